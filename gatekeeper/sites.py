@@ -1,0 +1,188 @@
+"""Site configuration: one `sites/<id>.toml` per shop, validated into frozen objects.
+
+Validation is msgspec's (types, patterns, unknown fields); the few rules that span
+fields (duplicate ids, services in unknown categories) are checked after it. Every
+error names the file, the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import msgspec
+
+SLUG = r"^[a-z][a-z0-9_-]{0,39}$"
+SUPPORTED_LANGUAGES = ("nl", "fr", "en")
+
+Slug = Annotated[str, msgspec.Meta(pattern=SLUG)]
+Language = Literal["nl", "fr", "en"]
+Url = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
+Origin = Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+$")]
+# Per-language text: a plain string (used for every language) or a table per language.
+Text = Union[str, dict[Language, str]]
+
+
+class SiteError(Exception):
+    """A site configuration that cannot be used; the message says where and why."""
+
+
+class Struct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class Cookie(Struct):
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]+\*?$")]
+    lifetime_days: Annotated[int, msgspec.Meta(ge=0, le=800)]  # 0 = session cookie
+    purpose: Text
+    first_party: bool = True
+
+    def matches(self, name: str) -> bool:
+        if self.name.endswith("*"):
+            return name.startswith(self.name[:-1])
+        return name == self.name
+
+
+class GA4(Struct, tag="ga4"):
+    measurement_id: Annotated[str, msgspec.Meta(pattern=r"^G-[A-Z0-9]{4,20}$")]
+
+
+class GoogleAds(Struct, tag="google_ads"):
+    conversion_id: Annotated[str, msgspec.Meta(pattern=r"^AW-[0-9]{4,20}$")]
+
+
+class FacebookSDK(Struct, tag="facebook_sdk"):
+    app_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5,20}$")]
+    locale: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}_[A-Z]{2}$")] = "en_US"
+
+
+class Script(Struct, tag="script"):
+    src: Url
+
+
+Loader = Union[GA4, GoogleAds, FacebookSDK, Script]
+
+
+class Service(Struct):
+    id: Slug
+    name: str
+    category: Slug
+    vendor: str
+    purpose: Text
+    location: str
+    outside_eu: bool
+    privacy_url: Url
+    loader: Loader
+    cookies: tuple[Cookie, ...] = ()
+
+
+class Category(Struct):
+    id: Slug
+    name: Text
+    description: Text
+
+
+class Site(Struct):
+    id: Slug
+    name: str
+    controller: str
+    address: str
+    policy_url: Url
+    revision: Annotated[int, msgspec.Meta(ge=1)] = 1
+    consent_days: Annotated[int, msgspec.Meta(ge=1, le=395)] = 182
+    retention_days: Annotated[int, msgspec.Meta(ge=1)] = 730
+    origins: tuple[Origin, ...] = ()
+    cookie_domain: str | None = None
+    languages: Annotated[tuple[Language, ...], msgspec.Meta(min_length=1)] = ("en",)
+    categories: tuple[Category, ...] = ()
+    services: tuple[Service, ...] = ()
+    # Per-language overrides of the built-in banner texts: texts.nl.title = "…"
+    texts: dict[Language, dict[str, str]] = {}
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    @property
+    def category_ids(self) -> tuple[str, ...]:
+        """Every category of the site, `necessary` first."""
+        return ("necessary",) + tuple(c.id for c in self.categories if c.id != "necessary")
+
+    @property
+    def optional_categories(self) -> tuple[str, ...]:
+        return self.category_ids[1:]
+
+    def text(self, value: Text, language: str) -> str:
+        """A per-language text in `language`, falling back to the site's first language."""
+        if isinstance(value, str):
+            return value
+        return value.get(language) or value.get(self.default_language) or next(iter(value.values()))
+
+    def services_in(self, category: str) -> tuple[Service, ...]:
+        return tuple(s for s in self.services if s.category == category)
+
+
+def _check_rules(site: Site) -> None:
+    """Rules that span fields; msgspec has checked each field on its own."""
+    seen: set[str] = set()
+    for i, category in enumerate(site.categories):
+        if category.id in seen:
+            raise SiteError(f"categories[{i}].id: duplicate category id {category.id!r}")
+        seen.add(category.id)
+    known = set(site.category_ids)
+    seen = set()
+    for i, service in enumerate(site.services):
+        if service.id in seen:
+            raise SiteError(f"services[{i}].id: duplicate service id {service.id!r}")
+        seen.add(service.id)
+        if service.category not in known:
+            raise SiteError(
+                f"services[{i}].category: unknown category {service.category!r} "
+                f"(expected one of {', '.join(sorted(known))})"
+            )
+        if service.category == "necessary" and not isinstance(service.loader, Script):
+            raise SiteError(f"services[{i}].category: a tracker loader cannot be 'necessary'")
+    if len(set(site.languages)) != len(site.languages):
+        raise SiteError("languages: a language is listed twice")
+    for language in site.texts:
+        if language not in site.languages:
+            raise SiteError(f"texts.{language}: language not in languages {list(site.languages)}")
+
+
+def parse_site(data: bytes | str, source: str = "<site>") -> Site:
+    """One site from TOML text; `source` names it in errors."""
+    try:
+        raw = tomllib.loads(data.decode() if isinstance(data, bytes) else data)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SiteError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        site = msgspec.convert(raw, Site)
+    except msgspec.ValidationError as exc:
+        # msgspec says "Expected `int`, got `str` - at `$.services[0].category`".
+        message, _, where = str(exc).partition(" - at `$.")
+        field = where.rstrip("`") or "(top level)"
+        raise SiteError(f"{source}: {field}: {message}") from None
+    try:
+        _check_rules(site)
+    except SiteError as exc:
+        raise SiteError(f"{source}: {exc}") from None
+    return site
+
+
+def load_sites(directory: Path) -> dict[str, Site]:
+    """Every `*.toml` in `directory`, by site id; raises SiteError on the first problem."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise SiteError(f"{directory}: sites directory not found")
+    sites: dict[str, Site] = {}
+    for path in sorted(directory.glob("*.toml")):
+        site = parse_site(path.read_bytes(), str(path))
+        if site.id in sites:
+            raise SiteError(f"{path}: id: duplicate site id {site.id!r} (also in another file)")
+        if path.stem != site.id:
+            raise SiteError(f"{path}: id: {site.id!r} does not match the file name {path.stem!r}")
+        sites[site.id] = site
+    if not sites:
+        raise SiteError(f"{directory}: no site configurations (*.toml) found")
+    return sites
