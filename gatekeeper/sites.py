@@ -62,6 +62,7 @@ class Script(Struct, tag="script"):
 
 
 Loader = Union[GA4, GoogleAds, FacebookSDK, Script]
+LOADER_TYPES = ("ga4", "google_ads", "facebook_sdk", "script")
 
 
 class Service(Struct):
@@ -162,6 +163,8 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
         # msgspec says "Expected `int`, got `str` - at `$.services[0].category`".
         message, _, where = str(exc).partition(" - at `$.")
         field = where.rstrip("`") or "(top level)"
+        if field.endswith("loader.type"):
+            message += f" (expected one of {', '.join(LOADER_TYPES)})"
         raise SiteError(f"{source}: {field}: {message}") from None
     try:
         _check_rules(site)

@@ -1,0 +1,241 @@
+"""The consent API: record a decision, read it back, withdraw it, show a receipt.
+
+Thin views: decisions.py says what is valid, consent_log.py writes it, cookies.py sets
+the cookie. A response that says "recorded" is sent only after the commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime, timezone
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import errors
+from .consent_log import ConsentRecord
+from .cookies import clear_consent_cookie, expire_declared_cookies, set_consent_cookie
+from .decisions import (
+    MAX_BODY_BYTES,
+    ConsentRequest,
+    Decision,
+    WithdrawalRequest,
+    decide,
+    decode,
+    language_for,
+    refusal,
+)
+from .cookies import COOKIE_NAME
+from .sites import Site
+from .tokens import ConsentToken
+from .visitors import coarse_agent, truncate_ip
+
+
+def _site(request: Request, site_id: str | None) -> Site:
+    site = request.app.state.sites.get(site_id or "")
+    if site is None:
+        raise errors.UnknownSite(f"unknown site {site_id!r}")
+    return site
+
+
+def _own_origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _check_origin(request: Request, site: Site) -> str:
+    """The request's Origin, if it may act for `site`: one of its origins, or this server's own."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        raise errors.OriginNotAllowed("an Origin header is required")
+    if origin != _own_origin(request) and origin not in site.origins:
+        raise errors.OriginNotAllowed(f"origin {origin!r} may not record decisions for site {site.id!r}")
+    return origin
+
+
+async def _body(request: Request) -> bytes:
+    """The JSON body, refused before it is read when it is not JSON or too large."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise errors.UnsupportedMediaType("the body must be JSON (Content-Type: application/json)")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise errors.BodyTooLarge(f"the body may be at most {MAX_BODY_BYTES} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise errors.BodyTooLarge(f"the body may be at most {MAX_BODY_BYTES} bytes")
+    return body
+
+
+def _cors(response: Response, origin: str) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Credentials"] = "true"
+    response.headers["Vary"] = "Origin"
+    return response
+
+
+def _current_token(request: Request, site: Site) -> ConsentToken | None:
+    return request.app.state.signer.current(request.cookies.get(COOKIE_NAME), site)
+
+
+def _record(request: Request, site: Site, consent_id: str, action: str, decision: Decision, language: str, source: str):
+    agent = coarse_agent(request.headers.get("user-agent", ""))
+    if agent.is_bot:
+        return None
+    return ConsentRecord(
+        consent_id=consent_id,
+        site=site.id,
+        created_at=datetime.now(timezone.utc),
+        action=action,
+        categories=decision.categories,
+        revision=decision.revision,
+        text_hash=request.app.state.bundles[site.id].text_hashes[language],
+        language=language,
+        source=source,
+        ua_browser=agent.browser,
+        ua_os=agent.os,
+        ua_device=agent.device,
+        ip=truncate_ip(request.client.host if request.client else None),
+    )
+
+
+async def _append(request: Request, record: ConsentRecord) -> None:
+    try:
+        await request.app.state.consent_log.append(record)
+    except Exception:
+        raise errors.NotRecorded("the decision could not be recorded; nothing was stored, please try again") from None
+
+
+async def post_consent(request: Request) -> Response:
+    body = await _body(request)
+    consent = decode(body, ConsentRequest)
+    site = _site(request, consent.site)
+    origin = _check_origin(request, site)
+    decision = decide(site, consent)
+    previous = _current_token(request, site)
+    consent_id = previous.id if previous else secrets.token_urlsafe(16)
+    language = language_for(site, consent.language)
+    record = _record(request, site, consent_id, "update" if previous else "grant", decision, language, consent.source)
+    if record is None:
+        # Bots get an answer their page can work with, but no record and no cookie.
+        return _cors(JSONResponse({"status": "not_recorded", "reason": "bot"}, status_code=200), origin)
+    await _append(request, record)
+
+    token = ConsentToken(site=site.id, id=consent_id, granted=decision.granted, rev=site.revision, iat=int(time.time()))
+    signed = request.app.state.signer.sign(token)
+    max_age = site.consent_days * 86400
+    response = JSONResponse(
+        {
+            "status": "recorded",
+            "consent_id": consent_id,
+            "action": record.action,
+            "decision": {"categories": decision.categories, "revision": decision.revision},
+            "recorded_at": record.created_at.isoformat(),
+            "token": signed,
+            "max_age": max_age,
+        },
+        status_code=201,
+    )
+    set_consent_cookie(response, request, site, signed, max_age)
+    return _cors(response, origin)
+
+
+async def get_consent(request: Request) -> Response:
+    site = _site(request, request.query_params.get("site"))
+    token = _current_token(request, site)
+    if token is None:
+        response = JSONResponse({"state": "undecided", "site": site.id})
+    else:
+        categories = {"necessary": True} | {c: c in token.granted for c in site.optional_categories}
+        response = JSONResponse(
+            {
+                "state": "decided",
+                "site": site.id,
+                "consent_id": token.id,
+                "decision": {"categories": categories, "revision": token.rev},
+                "issued_at": datetime.fromtimestamp(token.iat, timezone.utc).isoformat(),
+                "expires_at": datetime.fromtimestamp(token.expires_at(site), timezone.utc).isoformat(),
+            }
+        )
+    origin = request.headers.get("origin")
+    if origin and (origin in site.origins or origin == _own_origin(request)):
+        _cors(response, origin)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def delete_consent(request: Request) -> Response:
+    withdrawal = decode(await _body(request), WithdrawalRequest)
+    site = _site(request, withdrawal.site)
+    origin = _check_origin(request, site)
+    previous = _current_token(request, site)
+    consent_id = previous.id if previous else secrets.token_urlsafe(16)
+    language = language_for(site, withdrawal.language)
+    record = _record(request, site, consent_id, "withdraw", refusal(site), language, withdrawal.source)
+    if record is not None:
+        await _append(request, record)
+    response = JSONResponse(
+        {
+            "status": "recorded" if record else "not_recorded",
+            "consent_id": consent_id,
+            "action": "withdraw",
+            "decision": {"categories": refusal(site).categories, "revision": site.revision},
+        }
+    )
+    clear_consent_cookie(response, request, site)
+    expired = expire_declared_cookies(response, request, site, set(site.optional_categories))
+    response.headers["X-Gatekeeper-Expired-Cookies"] = ",".join(expired)
+    return _cors(response, origin)
+
+
+async def get_receipt(request: Request) -> Response:
+    consent_id = request.path_params["consent_id"]
+    if len(consent_id) > 32:
+        raise errors.NotFound(f"no consent with id {consent_id!r}")
+    records = await request.app.state.consent_log.records_for(consent_id)
+    if not records:
+        raise errors.NotFound(f"no consent with id {consent_id!r}")
+    return JSONResponse(
+        {
+            "consent_id": consent_id,
+            "site": records[0].site,
+            "records": [
+                {
+                    "action": r.action,
+                    "recorded_at": r.created_at.isoformat(),
+                    "categories": r.categories,
+                    "revision": r.revision,
+                    "language": r.language,
+                    "source": r.source,
+                    "text_hash": r.text_hash,
+                }
+                for r in reversed(records)
+            ],
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def preflight(request: Request) -> Response:
+    """CORS preflight: the body (and so the site) is unknown yet, so any site's origin passes."""
+    origin = request.headers.get("origin", "")
+    allowed = origin == _own_origin(request) or any(origin in s.origins for s in request.app.state.sites.values())
+    if not allowed:
+        raise errors.OriginNotAllowed(f"origin {origin!r} is not an origin of any site")
+    response = Response(status_code=204)
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+    response.headers["Access-Control-Max-Age"] = "600"
+    return _cors(response, origin)
+
+
+routes = [
+    Route("/api/v1/consent", post_consent, methods=["POST"]),
+    Route("/api/v1/consent", get_consent, methods=["GET"]),
+    Route("/api/v1/consent", delete_consent, methods=["DELETE"]),
+    Route("/api/v1/consent", preflight, methods=["OPTIONS"]),
+    Route("/api/v1/consent/{consent_id}", get_receipt, methods=["GET"]),
+]

@@ -1,0 +1,65 @@
+"""The application: site configs, bundles, signer and consent log, composed once.
+
+Everything that can be wrong with the configuration fails here, before the first
+request: sites are validated, bundles built, keys resolved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.routing import Route
+
+from . import api, assets, pages
+from .bundle import build_bundle
+from .consent_log import ConsentLog
+from .db import create_engine, migrate, ping
+from .errors import exception_handlers
+from .settings import Settings, resolve_secret_keys
+from .sites import Site, load_sites
+from .tokens import TokenSigner
+
+
+async def healthz(request: Request) -> JSONResponse:
+    async with request.app.state.engine.connect() as connection:
+        await ping(connection)
+    return JSONResponse({"status": "ok", "sites": sorted(request.app.state.sites)})
+
+
+async def index(request: Request) -> RedirectResponse:
+    first = next(iter(request.app.state.sites))
+    return RedirectResponse(f"/demo/{first}", status_code=302)
+
+
+def create_app(settings: Settings | None = None, sites: dict[str, Site] | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    sites = sites if sites is not None else load_sites(Path(settings.sites_dir))
+    engine = create_engine(settings.database_url)
+    consent_log = ConsentLog(engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        await migrate(engine)
+        await consent_log.start()
+        try:
+            yield
+        finally:
+            await consent_log.stop()
+            await engine.dispose()
+
+    app = Starlette(
+        routes=[Route("/", index), Route("/healthz", healthz), *api.routes, *assets.routes, *pages.routes],
+        exception_handlers=exception_handlers,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sites = sites
+    app.state.bundles = {site_id: build_bundle(site) for site_id, site in sites.items()}
+    app.state.signer = TokenSigner(resolve_secret_keys(settings))
+    app.state.engine = engine
+    app.state.consent_log = consent_log
+    return app

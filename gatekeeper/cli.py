@@ -1,0 +1,106 @@
+"""The command line: `gatekeeper serve` (the main job) and `gatekeeper check`.
+
+Every process setting is an option here and an environment variable (GATEKEEPER_*),
+both generated from settings.Settings so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .db import DatabaseError, create_engine, migrate
+from .settings import Settings, SettingsError, declared, env_name
+from .sites import SiteError, load_sites
+
+SECRET_SETTINGS = {f.name for f in dataclasses.fields(Settings) if f.metadata["secret"]}
+
+
+def settings_options(*names: str):
+    """Click options for the named settings, each also read from GATEKEEPER_<NAME>."""
+
+    def decorate(command):
+        for name, default, help_text in reversed([d for d in declared() if d[0] in names]):
+            command = click.option(
+                f"--{name.replace('_', '-')}",
+                name,
+                envvar=env_name(name),
+                default=default,
+                type=type(default),
+                show_default=name not in SECRET_SETTINGS and default != "",
+                show_envvar=True,
+                help=help_text,
+            )(command)
+        return command
+
+    return decorate
+
+
+def fail(message: str) -> None:
+    click.secho(f"gatekeeper: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="gatekeeper")
+def main() -> None:
+    """Gatekeeper: a cookie consent banner and tag gatekeeper for EU web shops."""
+
+
+@main.command()
+@settings_options(*[name for name, _, _ in declared()])
+def serve(**options) -> None:
+    """Serve the banner bundles, the consent API and the demo shops.
+
+    With no options it serves the example sites in ./sites on an embedded SQLite file.
+    """
+    import uvicorn
+
+    from .app import create_app
+
+    settings = Settings(**options)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        sites = load_sites(Path(settings.sites_dir))
+        engine = create_engine(settings.database_url)
+        asyncio.run(_migrate_once(engine))
+        app = create_app(settings, sites)
+    except (SiteError, SettingsError, DatabaseError, ValueError) as exc:
+        fail(str(exc))
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(f"Gatekeeper serving {len(sites)} site(s) on {base}  (consent log: {settings.database_url})")
+    for site_id in sites:
+        click.echo(f"  {site_id:<12} demo shop   {base}/demo/{site_id}")
+        click.echo(f"  {'':<12} script tag  <script src=\"{base}/gk/{site_id}.js\" async></script>")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, server_header=False)
+
+
+async def _migrate_once(engine) -> None:
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+
+
+@main.command()
+@settings_options("sites_dir")
+def check(sites_dir: str) -> None:
+    """Validate the site configurations and build their bundles; exit 1 on any error."""
+    from .bundle import build_bundle
+
+    try:
+        sites = load_sites(Path(sites_dir))
+        bundles = {site_id: build_bundle(site) for site_id, site in sites.items()}
+    except SiteError as exc:
+        fail(str(exc))
+    for site_id, site in sites.items():
+        click.echo(
+            f"ok  {site_id}: {len(site.category_ids)} categories, {len(site.services)} services, "
+            f"languages {', '.join(site.languages)}, revision {site.revision}, "
+            f"bundle {len(bundles[site_id].gzip)} bytes gzipped"
+        )

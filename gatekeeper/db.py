@@ -1,0 +1,99 @@
+"""The consent log's schema and engine: one SQLAlchemy Core schema for SQLite and PostgreSQL.
+
+Users write plain URLs (sqlite:///file.db, postgresql://…); the async driver is chosen
+here. SQLite runs in WAL mode with full fsync, so an acknowledged record survives a
+crash of the process or the machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+metadata = sa.MetaData()
+
+consent_records = sa.Table(
+    "consent_records",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("consent_id", sa.String(32), nullable=False, index=True),
+    sa.Column("site", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("action", sa.String(10), nullable=False),  # grant, update, withdraw
+    sa.Column("categories", sa.JSON(), nullable=False),  # {"necessary": true, "analytics": false, …}
+    sa.Column("revision", sa.Integer(), nullable=False),
+    sa.Column("text_hash", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("ua_browser", sa.String(40), nullable=False),
+    sa.Column("ua_os", sa.String(40), nullable=False),
+    sa.Column("ua_device", sa.String(10), nullable=False),
+    sa.Column("ip", sa.String(45), nullable=True),  # truncated: /24 or /48
+    sa.Index("ix_consent_records_site_created_at", "site", "created_at"),
+)
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+
+
+class DatabaseError(Exception):
+    """The consent log database cannot be used; the message says why."""
+
+
+def async_url(url: str) -> sa.URL:
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise DatabaseError(f"database URL {url!r} is not a URL (expected sqlite:///file.db or postgresql://…)") from None
+    backend = parsed.drivername.split("+")[0]
+    if backend not in _ASYNC_DRIVERS:
+        raise DatabaseError(f"database URL {url!r}: unsupported database {backend!r} (expected sqlite or postgresql)")
+    return parsed.set(drivername=_ASYNC_DRIVERS[backend])
+
+
+def create_engine(url: str) -> AsyncEngine:
+    parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return config
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest revision, on the given engine's own connection."""
+
+    def upgrade(connection: sa.Connection) -> None:
+        config = _alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade)
+    except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        raise DatabaseError(f"cannot reach the consent log database: {exc}") from None
+
+
+async def ping(connection: AsyncConnection) -> None:
+    await connection.execute(sa.text("SELECT 1"))

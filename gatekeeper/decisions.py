@@ -1,0 +1,88 @@
+"""Decisions: what a visitor chose, checked against the site, three-state per category.
+
+All rules about what makes a decision valid live here; the API only carries them.
+A category a decision does not name is undecided, and undecided never means granted.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from . import errors
+from .sites import Site
+
+Source = Literal["banner", "preferences", "placeholder", "gpc", "api"]
+MAX_BODY_BYTES = 4096
+
+
+class ConsentRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    site: Annotated[str, msgspec.Meta(max_length=40)]
+    categories: dict[Annotated[str, msgspec.Meta(max_length=40)], bool]
+    revision: int
+    language: Annotated[str, msgspec.Meta(max_length=8)] | None = None
+    source: Source = "banner"
+
+
+class WithdrawalRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    site: Annotated[str, msgspec.Meta(max_length=40)]
+    language: Annotated[str, msgspec.Meta(max_length=8)] | None = None
+    source: Source = "banner"
+
+
+class Decision(msgspec.Struct, frozen=True):
+    """Every category of the site explicitly true or false, under one revision."""
+
+    categories: dict[str, bool]
+    revision: int
+
+    @property
+    def granted(self) -> tuple[str, ...]:
+        return tuple(c for c, on in self.categories.items() if on and c != "necessary")
+
+
+def decode(body: bytes, kind: type[msgspec.Struct]):
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).partition(" - at `$.")
+        field = where.rstrip("`") or "body"
+        raise errors.InvalidField(f"{field}: {message}", field=field) from None
+    except msgspec.DecodeError as exc:
+        raise errors.InvalidJSON(f"the body is not valid JSON: {exc}") from None
+
+
+def decide(site: Site, request: ConsentRequest) -> Decision:
+    """The decision a request states, or the precise reason it cannot be recorded."""
+    known = site.category_ids
+    unknown = sorted(set(request.categories) - set(known))
+    if unknown:
+        raise errors.UnknownCategory(
+            f"unknown category {unknown[0]!r} for site {site.id!r} (expected {', '.join(known)})", category=unknown[0]
+        )
+    missing = [c for c in site.optional_categories if c not in request.categories]
+    if missing:
+        raise errors.MissingCategory(
+            f"category {missing[0]!r} is missing: every category must be explicitly true or false",
+            category=missing[0],
+        )
+    if request.categories.get("necessary") is False:
+        raise errors.InvalidField("categories.necessary: necessary cookies cannot be refused", field="categories.necessary")
+    if request.revision != site.revision:
+        raise errors.StaleRevision(
+            f"revision {request.revision} is not the site's current revision {site.revision}: ask the visitor again",
+            revision=site.revision,
+        )
+    categories = {"necessary": True} | {c: request.categories[c] for c in site.optional_categories}
+    return Decision(categories=categories, revision=site.revision)
+
+
+def refusal(site: Site) -> Decision:
+    return Decision(categories={"necessary": True} | {c: False for c in site.optional_categories}, revision=site.revision)
+
+
+def language_for(site: Site, language: str | None) -> str:
+    """The language the visitor saw: theirs if the site has it, else the site's first."""
+    primary = (language or "").split("-")[0].lower()
+    return primary if primary in site.languages else site.default_language

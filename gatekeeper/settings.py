@@ -1,0 +1,100 @@
+"""Process settings: each declared once with its default and help.
+
+The CLI turns every field into an option that also reads `GATEKEEPER_<NAME>` from the
+environment, and the README's settings table is checked against this list by a test.
+Site configuration (sites/*.toml) is a separate concern: see sites.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "GATEKEEPER"
+log = logging.getLogger("gatekeeper")
+
+
+def _setting(default, help: str, secret: bool = False):
+    return field(default=default, metadata={"help": help, "secret": secret})
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _setting("127.0.0.1", "Interface to listen on.")
+    port: int = _setting(8000, "Port to listen on.")
+    sites_dir: str = _setting("sites", "Folder of site configurations, one <id>.toml per site.")
+    database_url: str = _setting(
+        "sqlite:///gatekeeper.db",
+        "Consent log database: sqlite:///path/file.db or postgresql://user:password@host/db.",
+    )
+    secret_keys: str = _setting(
+        "",
+        "Comma-separated cookie signing keys, newest first: the newest signs, all verify. "
+        "Empty: a development key is generated once into --secret-file.",
+        secret=True,
+    )
+    secret_file: str = _setting(
+        ".gatekeeper-secret", "Where the development signing key is kept when no secret keys are set."
+    )
+    log_level: str = _setting("info", "Log level: debug, info, warning or error.")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(env_name(f.name))
+            if raw is None:
+                continue
+            if f.type == "int":
+                try:
+                    values[f.name] = int(raw)
+                except ValueError:
+                    raise SettingsError(f"{env_name(f.name)}: expected a whole number, got {raw!r}") from None
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+class SettingsError(Exception):
+    """A process setting that cannot be used; the message names it."""
+
+
+def env_name(name: str) -> str:
+    return f"{ENV_PREFIX}_{name.upper()}"
+
+
+def declared() -> list[tuple[str, object, str]]:
+    """(name, default, help) of every setting, in declaration order."""
+    return [(f.name, f.default, f.metadata["help"]) for f in dataclasses.fields(Settings)]
+
+
+def resolve_secret_keys(settings: Settings) -> list[str]:
+    """The signing keys, newest first; in development one generated key kept in a file.
+
+    Never a fresh key per process: that would silently invalidate every visitor's
+    consent cookie at each restart and differ between workers.
+    """
+    keys = [k.strip() for k in settings.secret_keys.split(",") if k.strip()]
+    if keys:
+        return keys
+    path = Path(settings.secret_file)
+    if path.exists():
+        key = path.read_text().strip()
+        if key:
+            log.warning("Using the development signing key in %s; set %s in production.", path, env_name("secret_keys"))
+            return [key]
+    key = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    log.warning(
+        "No %s set: generated a development signing key into %s. Set your own keys in production.",
+        env_name("secret_keys"),
+        path,
+    )
+    return [key]

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from gatekeeper.settings import Settings
+from gatekeeper.sites import load_sites
+
+REPO = Path(__file__).resolve().parent.parent
+SITES_DIR = REPO / "sites"
+SECRET = "test-secret-key-for-signing"
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(
+        sites_dir=str(SITES_DIR),
+        database_url=f"sqlite:///{tmp_path}/consent.db",
+        secret_keys=SECRET,
+        secret_file=str(tmp_path / "secret"),
+    )
+
+
+@pytest.fixture
+def make_client(settings):
+    """A TestClient on a fresh app; keyword arguments override settings or pass `sites`."""
+    clients = []
+
+    from gatekeeper.app import create_app
+
+    def factory(sites=None, **overrides) -> TestClient:
+        app = create_app(Settings(**{**settings.__dict__, **overrides}), sites=sites)
+        client = TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture
+def records(settings):
+    """Rows of the consent log, read straight from the SQLite file."""
+
+    def read(where: str = "1=1", *params) -> list[sqlite3.Row]:
+        path = settings.database_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as db:
+            db.row_factory = sqlite3.Row
+            return db.execute(f"SELECT * FROM consent_records WHERE {where} ORDER BY id", params).fetchall()
+
+    return read
+
+
+@pytest.fixture
+def sites():
+    return load_sites(SITES_DIR)
