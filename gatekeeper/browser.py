@@ -1,0 +1,63 @@
+"""Finding and launching Chromium, shared by the browser tests and `gatekeeper audit`.
+
+The launch flags keep Chromium from talking to anyone on its own (component updates,
+sync, QUIC probes), so every request seen belongs to the page under test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
+
+ENV_VAR = "GATEKEEPER_CHROMIUM"
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+
+QUIET_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+)
+
+
+def chromium_path() -> str | None:
+    """The Chromium to drive: $GATEKEEPER_CHROMIUM, else the system one, else None.
+
+    None means Playwright's own bundled browser.
+    """
+    configured = os.environ.get(ENV_VAR, "").strip()
+    if configured:
+        found = shutil.which(configured) or (configured if Path(configured).is_file() else None)
+        if found is None:
+            raise FileNotFoundError(f"{ENV_VAR}={configured!r} is not an executable file")
+        return found
+    if SYSTEM_CHROMIUM.is_file():
+        return str(SYSTEM_CHROMIUM)
+    return None
+
+
+def _running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def launch_options(*, headless: bool = True) -> dict[str, Any]:
+    """Keyword arguments for `playwright.chromium.launch()`."""
+    args = list(QUIET_ARGS)
+    if _running_as_root():
+        # Chromium refuses to start its sandbox as root (containers, CI runners).
+        args.append("--no-sandbox")
+    options: dict[str, Any] = {"headless": headless, "args": args}
+    path = chromium_path()
+    if path is not None:
+        options["executable_path"] = path
+    return options
+
+
+def launch(playwright: Playwright, *, headless: bool = True) -> Browser:
+    return playwright.chromium.launch(**launch_options(headless=headless))
