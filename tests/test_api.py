@@ -1,0 +1,171 @@
+import json
+
+import pytest
+
+from gatekeeper.cookies import COOKIE_NAME
+
+ORIGIN = "http://testserver"
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+ALL_OFF = {"analytics": False, "marketing": False, "social": False, "personalisation": False}
+
+
+def post(client, body, origin=ORIGIN, content_type="application/json", ua=CHROME, base="", **kwargs):
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    headers = {"Content-Type": content_type, "User-Agent": ua}
+    if origin:
+        headers["Origin"] = origin
+    return client.post(f"{base}/api/v1/consent", content=data, headers=headers, **kwargs)
+
+
+def decision(categories=None, site="ecomarket", revision=1, **extra):
+    return {"site": site, "categories": ALL_OFF | (categories or {}), "revision": revision, "language": "nl", **extra}
+
+
+def test_grant_is_recorded_signed_and_set_as_cookie(client, records):
+    response = post(client, decision({"analytics": True}))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["status"] == "recorded" and body["action"] == "grant"
+    assert body["decision"]["categories"] == {"necessary": True, **ALL_OFF, "analytics": True}
+    set_cookie = response.headers["set-cookie"]
+    assert set_cookie.startswith(f"{COOKIE_NAME}={body['token']};")
+    assert "Max-Age=15724800" in set_cookie and "SameSite=lax" in set_cookie and "Path=/" in set_cookie
+    assert "HttpOnly" not in set_cookie  # the bundle reads it without a round trip
+    assert "Domain" not in set_cookie  # testserver is not within ecomarket.be
+    [row] = records()
+    assert row["consent_id"] == body["consent_id"] and row["site"] == "ecomarket" and row["action"] == "grant"
+    assert json.loads(row["categories"]) == body["decision"]["categories"]
+    assert (row["revision"], row["language"], row["source"]) == (1, "nl", "banner")
+    assert (row["ua_browser"], row["ua_os"], row["ua_device"]) == ("Chrome", "Linux", "desktop")
+    assert len(row["text_hash"]) == 64
+    assert row["created_at"]
+
+
+def test_cookie_domain_applies_on_the_shops_own_host(make_client):
+    client = make_client()
+    response = post(client, decision(), origin="https://www.ecomarket.be", base="https://www.ecomarket.be")
+    assert response.status_code == 201
+    assert "Domain=ecomarket.be" in response.headers["set-cookie"] and "Secure" in response.headers["set-cookie"]
+    assert response.headers["access-control-allow-origin"] == "https://www.ecomarket.be"
+    assert response.headers["access-control-allow-credentials"] == "true"
+
+
+def test_second_decision_is_an_update_under_the_same_consent_id(client, records):
+    first = post(client, decision({"analytics": True})).json()
+    second = post(client, decision({"marketing": True}, source="preferences"))
+    assert second.status_code == 201
+    assert second.json()["consent_id"] == first["consent_id"] and second.json()["action"] == "update"
+    assert [r["action"] for r in records()] == ["grant", "update"]
+
+
+def test_get_reads_the_verified_decision(client):
+    assert client.get("/api/v1/consent?site=ecomarket").json() == {"state": "undecided", "site": "ecomarket"}
+    post(client, decision({"social": True}))
+    body = client.get("/api/v1/consent?site=ecomarket").json()
+    assert body["state"] == "decided" and body["decision"]["categories"]["social"] is True
+    tampered = client.cookies[COOKIE_NAME][:-2] + "xx"
+    client.cookies.clear()
+    client.cookies.set(COOKIE_NAME, tampered)
+    assert client.get("/api/v1/consent?site=ecomarket").json()["state"] == "undecided"
+
+
+def test_withdrawal_is_logged_clears_cookie_and_expires_declared_cookies(client, records):
+    granted = post(client, decision({"analytics": True, "marketing": True})).json()
+    client.cookies.set("_ga", "GA1.1.1.1")
+    client.cookies.set("_ga_ECOM12345", "GS1.1")
+    client.cookies.set("_gcl_au", "1.1.1")
+    client.cookies.set("cart", "3")
+    response = client.request(
+        "DELETE", "/api/v1/consent", content=json.dumps({"site": "ecomarket"}),
+        headers={"Content-Type": "application/json", "Origin": ORIGIN, "User-Agent": CHROME},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["consent_id"] == granted["consent_id"]
+    set_cookies = response.headers.get_list("set-cookie")
+    expired = {h.split("=")[0] for h in set_cookies if "Max-Age=0" in h}
+    assert expired == {COOKIE_NAME, "_ga", "_ga_ECOM12345", "_gcl_au"}  # never the cart
+    withdraw = records()[-1]
+    assert withdraw["action"] == "withdraw" and json.loads(withdraw["categories"]) == {"necessary": True, **ALL_OFF}
+
+
+def test_receipt_lists_every_record_of_a_consent_id(client):
+    consent_id = post(client, decision({"analytics": True})).json()["consent_id"]
+    post(client, decision())
+    receipt = client.get(f"/api/v1/consent/{consent_id}")
+    assert receipt.status_code == 200
+    assert [r["action"] for r in receipt.json()["records"]] == ["update", "grant"]
+    assert "ip" not in receipt.json()["records"][0]
+    missing = client.get("/api/v1/consent/doesnotexist")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "request_kwargs, status, code",
+    [
+        ({"body": decision(site="nosuchshop")}, 404, "unknown_site"),
+        ({"body": decision(), "origin": "https://evil.example"}, 403, "origin_not_allowed"),
+        ({"body": decision(), "origin": None}, 403, "origin_not_allowed"),
+        ({"body": decision({"tracking": True})}, 422, "unknown_category"),
+        ({"body": {**decision(), "categories": {"analytics": True}}}, 422, "missing_category"),
+        ({"body": decision({"necessary": False})}, 422, "invalid_field"),
+        ({"body": {**decision(), "source": "dark-pattern"}}, 422, "invalid_field"),
+        ({"body": {**decision(), "extra": 1}}, 422, "invalid_field"),
+        ({"body": "site=ecomarket", "content_type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+        ({"body": "{not json"}, 400, "invalid_json"),
+        ({"body": json.dumps(decision(padding="x" * 5000))}, 413, "body_too_large"),
+        ({"body": decision(revision=0)}, 409, "stale_revision"),
+    ],
+)
+def test_bad_input_gets_a_precise_error_and_writes_nothing(client, records, request_kwargs, status, code):
+    kwargs = dict(request_kwargs)
+    response = post(client, kwargs.pop("body"), **kwargs)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == code and body["message"]
+    assert COOKIE_NAME not in response.headers.get("set-cookie", "")
+    assert records() == []
+
+
+def test_errors_name_the_category(client):
+    body = post(client, {**decision(), "categories": {"analytics": True}}).json()
+    assert body["category"] == "marketing" and "'marketing' is missing" in body["message"]
+    assert "'tracking'" in post(client, decision({"tracking": True})).json()["message"]
+
+
+def test_stale_revision_tells_the_client_to_ask_again(client):
+    body = post(client, decision(revision=0)).json()
+    assert body["revision"] == 1 and "ask the visitor again" in body["message"]
+
+
+def test_bots_get_no_record_and_no_cookie(client, records):
+    response = post(client, decision({"analytics": True}), ua="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+    assert response.status_code == 200 and response.json()["status"] == "not_recorded"
+    assert "set-cookie" not in response.headers
+    assert records() == []
+
+
+def test_ip_is_truncated(client, records):
+    post(client, decision())
+    ip = records()[0]["ip"]
+    assert ip is None or ip.endswith(".0") or ip.endswith("::")
+
+
+def test_preflight_allows_only_site_origins(client):
+    ok = client.options("/api/v1/consent", headers={"Origin": "https://www.ecomarket.be", "Access-Control-Request-Method": "POST"})
+    assert ok.status_code == 204 and ok.headers["access-control-allow-origin"] == "https://www.ecomarket.be"
+    denied = client.options("/api/v1/consent", headers={"Origin": "https://evil.example"})
+    assert denied.status_code == 403
+
+
+def test_a_failed_write_answers_503_and_sets_no_cookie(client, records, monkeypatch):
+    async def broken(record):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(client.app.state.consent_log, "append", broken)
+    response = post(client, decision({"analytics": True}))
+    assert response.status_code == 503 and response.json()["error"] == "not_recorded"
+    assert "set-cookie" not in response.headers and "Traceback" not in response.text
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json()["status"] == "ok"
