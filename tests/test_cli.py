@@ -1,0 +1,74 @@
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from gatekeeper.cli import main
+from gatekeeper.settings import Settings, SettingsError, declared, env_name
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_check_passes_on_the_example_sites():
+    result = CliRunner().invoke(main, ["check", "--sites-dir", str(REPO / "sites")])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"ok  ecomarket: 5 categories, 4 services, languages nl, fr, en, revision 1, bundle \d+ bytes gzipped", result.output)
+    assert "ok  locomail: 2 categories, 1 services" in result.output
+
+
+def test_check_fails_with_the_file_and_field(tmp_path):
+    text = (REPO / "sites" / "locomail.toml").read_text().replace('category = "analytics"', 'category = "ads"')
+    (tmp_path / "locomail.toml").write_text(text)
+    result = CliRunner().invoke(main, ["check", "--sites-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{tmp_path}/locomail.toml: services[0].category: unknown category 'ads'" in result.output
+
+
+def test_check_reads_the_environment(tmp_path):
+    result = CliRunner().invoke(main, ["check"], env={"GATEKEEPER_SITES_DIR": str(tmp_path / "missing")})
+    assert result.exit_code == 1 and "sites directory not found" in result.output
+
+
+def test_serve_refuses_a_broken_config_before_listening(tmp_path):
+    (tmp_path / "broken.toml").write_text("id = ")
+    result = CliRunner().invoke(main, ["serve", "--sites-dir", str(tmp_path), "--database-url", f"sqlite:///{tmp_path}/x.db"])
+    assert result.exit_code == 1 and "broken.toml: not valid TOML" in result.output
+
+
+def test_serve_refuses_an_unsupported_database(tmp_path):
+    result = CliRunner().invoke(main, ["serve", "--sites-dir", str(REPO / "sites"), "--database-url", "mysql://x@localhost/db"])
+    assert result.exit_code == 1 and "unsupported database 'mysql'" in result.output
+
+
+def test_every_setting_is_an_option_with_its_environment_variable():
+    help_text = CliRunner().invoke(main, ["serve", "--help"], terminal_width=200).output
+    for name, _default, _help in declared():
+        assert f"--{name.replace('_', '-')}" in help_text
+        assert env_name(name) in help_text
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (REPO / "README.md").read_text()
+    for name, _default, _help in declared():
+        assert f"`{env_name(name)}`" in readme, f"{env_name(name)} is not documented in README.md"
+
+
+def test_settings_from_environment():
+    settings = Settings.from_env({"GATEKEEPER_PORT": "9001", "GATEKEEPER_SITES_DIR": "/srv/sites"})
+    assert (settings.port, settings.sites_dir) == (9001, "/srv/sites")
+    try:
+        Settings.from_env({"GATEKEEPER_PORT": "eighty"})
+    except SettingsError as exc:
+        assert "GATEKEEPER_PORT: expected a whole number, got 'eighty'" in str(exc)
+    else:
+        raise AssertionError("a bad port was accepted")
+
+
+def test_development_key_is_generated_once_and_kept(tmp_path):
+    from gatekeeper.settings import resolve_secret_keys
+
+    settings = Settings(secret_file=str(tmp_path / "secret"))
+    first = resolve_secret_keys(settings)
+    assert resolve_secret_keys(settings) == first  # not a fresh key per process
+    assert oct((tmp_path / "secret").stat().st_mode & 0o777) == "0o600"
+    assert resolve_secret_keys(Settings(secret_keys="new, old")) == ["new", "old"]
