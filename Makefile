@@ -4,18 +4,21 @@
 VENV ?= .venv
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: serve test browser bench clean
+.PHONY: serve test browser postgres bench clean
 
 serve: $(STAMP)
 	$(VENV)/bin/gatekeeper serve
 
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	$(VENV)/bin/python -m pytest
 
 browser: $(STAMP)
 	@VENV=$(VENV) scripts/ensure-browser
 
-bench: $(STAMP) browser
+postgres:
+	@scripts/ensure-postgres
+
+bench: $(STAMP) browser postgres
 	$(VENV)/bin/python -m bench
 
 $(STAMP): pyproject.toml
