@@ -56,12 +56,7 @@ class Server:
         port = free_port()
         db_path = workdir / "consent.db"
         log_path = workdir / "server.log"
-        command = [
-            sys.executable, "-m", "gatekeeper", "serve",
-            "--host", "127.0.0.1", "--port", str(port),
-            "--database-url", f"sqlite:///{db_path}",
-            "--sites-dir", str(REPO / "sites"),
-        ]
+        command = cls.command(port, db_path)
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")}
         env.update(GATEKEEPER_SECRET_KEYS=secrets.token_hex(32), PYTHONUNBUFFERED="1")
         server = cls(url=f"http://127.0.0.1:{port}", db_path=db_path, log_path=log_path)
@@ -71,6 +66,15 @@ class Server:
             )
         server._wait_healthy(timeout)
         return server
+
+    @staticmethod
+    def command(port: int, db_path: Path) -> list[str]:
+        return [
+            sys.executable, "-m", "gatekeeper", "serve",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--database-url", f"sqlite:///{db_path}",
+            "--sites-dir", str(REPO / "sites"),
+        ]
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
