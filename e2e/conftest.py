@@ -8,8 +8,9 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from gatekeeper import browser as gk_browser
+from gatekeeper.audit.network import TrackerLog, route_trackers
 
-from .harness import Server, TrackerLog, route_trackers
+from .server import Server
 
 E2E_TIMEOUT = 60  # seconds per test; a hung browser must not hang the suite
 SERVER_LOG_KEY = pytest.StashKey[tuple[Server, int]]()

@@ -1,32 +1,21 @@
-"""The browser-test harness: the real server as a subprocess, tracker hosts routed to
-local stand-ins, every request recorded, and the few page actions the tests share.
+"""What the browser tests share about the page: the banner's controls, the decision,
+storage, the consent cookie, and what the two demo sites promise.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import secrets
-import socket
-import sqlite3
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, Page, Request, Route
+from playwright.sync_api import BrowserContext, Page
 
-import gatekeeper
-from gatekeeper.trackers import Vendor, vendor_for_url
+from gatekeeper.audit.network import CONSENT_API
+from gatekeeper.trackers import vendor_for_url
 
-REPO = Path(__file__).resolve().parents[1]
-STANDINS = Path(gatekeeper.__file__).resolve().parent / "standins"
-CONSENT_API = "/api/v1/consent"
+from .server import Server
+
 COOKIE = "gk_consent"
 BANNER = "gatekeeper-banner"
 DIALOG = f"{BANNER} [role=dialog]"
@@ -35,219 +24,6 @@ DIALOG = f"{BANNER} [role=dialog]"
 ESSENTIAL_COOKIES = frozenset({"session", "cart", "lang", "language"})
 ESSENTIAL_STORAGE_KEYS = frozenset({"cart", "lang", "language"})
 
-
-# --- the server -------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    db_path: Path
-    log_path: Path
-    process: subprocess.Popen | None = None
-
-    @classmethod
-    def start(cls, workdir: Path, *, timeout: float = 20.0) -> Server:
-        port = free_port()
-        db_path = workdir / "consent.db"
-        log_path = workdir / "server.log"
-        command = cls.command(port, db_path)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")}
-        env.update(GATEKEEPER_SECRET_KEYS=secrets.token_hex(32), PYTHONUNBUFFERED="1")
-        server = cls(url=f"http://127.0.0.1:{port}", db_path=db_path, log_path=log_path)
-        with log_path.open("wb") as log:
-            server.process = subprocess.Popen(
-                command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        server._wait_healthy(timeout)
-        return server
-
-    @staticmethod
-    def command(port: int, db_path: Path) -> list[str]:
-        return [
-            sys.executable, "-m", "gatekeeper", "serve",
-            "--host", "127.0.0.1", "--port", str(port),
-            "--database-url", f"sqlite:///{db_path}",
-            "--sites-dir", str(REPO / "sites"),
-        ]
-
-    def _wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server not healthy within {timeout:.0f}s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-    def log(self, start: int = 0) -> str:
-        try:
-            with self.log_path.open("rb") as log:
-                log.seek(start)
-                return log.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return "(no server log)"
-
-    def log_size(self) -> int:
-        return self.log_path.stat().st_size if self.log_path.exists() else 0
-
-    def page_url(self, site: str, path: str = "", **query: str) -> str:
-        url = f"{self.url}/demo/{site}{path}"
-        return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-
-    def last_rowid(self) -> int:
-        with sqlite3.connect(self.db_path) as db:
-            return db.execute("SELECT coalesce(max(rowid), 0) FROM consent_records").fetchone()[0]
-
-    def records(self, *, after: int = 0, consent_id: str | None = None) -> list[dict]:
-        """Consent log rows written after rowid `after`, categories parsed from JSON."""
-        sql = "SELECT rowid AS _rowid, * FROM consent_records WHERE rowid > ?"
-        args: list = [after]
-        if consent_id is not None:
-            sql += " AND consent_id = ?"
-            args.append(consent_id)
-        with sqlite3.connect(self.db_path) as db:
-            db.row_factory = sqlite3.Row
-            rows = [dict(row) for row in db.execute(sql + " ORDER BY rowid", args)]
-        for row in rows:
-            if isinstance(row.get("categories"), str):
-                row["categories"] = json.loads(row["categories"])
-        return rows
-
-
-# --- tracker hosts routed to stand-ins ----------------------------------------------------
-
-def standin_for(url: str) -> str | None:
-    """The stand-in script that answers a tracker script URL (None: answer 204)."""
-    parts = urlsplit(url)
-    host, path = (parts.hostname or "").lower(), parts.path
-    if host.endswith("googletagmanager.com") and path.rstrip("/").endswith("/gtag/js"):
-        return "gtag.js"
-    if host == "connect.facebook.net" and path.endswith("/fbevents.js"):
-        return "fbevents.js"
-    if host == "connect.facebook.net" and (path.endswith("/sdk.js") or path.endswith("/sdk/debug.js")):
-        return "fb-sdk.js"
-    if host.endswith("nosto.com") and path.startswith("/include/"):
-        return "nosto.js"
-    return None
-
-
-def route_trackers(context: BrowserContext) -> None:
-    scripts = {p.name: p.read_text(encoding="utf-8") for p in STANDINS.glob("*.js")}
-
-    def handle(route: Route, request: Request) -> None:
-        if vendor_for_url(request.url) is None:
-            route.continue_()
-            return
-        name = standin_for(request.url)
-        if name is None:
-            route.fulfill(status=204, body="", headers={"access-control-allow-origin": "*"})
-        else:
-            route.fulfill(status=200, body=scripts[name], content_type="application/javascript")
-
-    context.route("**/*", handle)
-
-
-@dataclass(frozen=True)
-class Seen:
-    url: str
-    method: str
-    resource_type: str
-    vendor: Vendor | None
-    at: float
-
-    @property
-    def path(self) -> str:
-        return urlsplit(self.url).path
-
-
-@dataclass
-class TrackerLog:
-    """Every request a context makes, classified by vendor, with in-flight bookkeeping."""
-
-    requests: list[Seen] = field(default_factory=list)
-    inflight: set = field(default_factory=set)
-    last_activity: float = field(default_factory=time.monotonic)
-
-    def attach(self, context: BrowserContext) -> TrackerLog:
-        context.on("request", self._on_request)
-        context.on("requestfinished", self._on_done)
-        context.on("requestfailed", self._on_done)
-        return self
-
-    def _on_request(self, request: Request) -> None:
-        now = time.monotonic()
-        self.requests.append(Seen(request.url, request.method, request.resource_type, vendor_for_url(request.url), now))
-        self.inflight.add(id(request))
-        self.last_activity = now
-
-    def _on_done(self, request: Request) -> None:
-        self.inflight.discard(id(request))
-        self.last_activity = time.monotonic()
-
-    def mark(self) -> int:
-        return len(self.requests)
-
-    def trackers(self, since: int = 0) -> list[Seen]:
-        return [seen for seen in self.requests[since:] if seen.vendor is not None]
-
-    def vendors(self, since: int = 0) -> set[str]:
-        return {seen.vendor.id for seen in self.trackers(since)}
-
-    def to(self, vendor_id: str, since: int = 0) -> list[Seen]:
-        return [seen for seen in self.trackers(since) if seen.vendor.id == vendor_id]
-
-    def matching(self, fragment: str, since: int = 0) -> list[Seen]:
-        return [seen for seen in self.requests[since:] if fragment in seen.url]
-
-    def api_calls(self, since: int = 0) -> list[Seen]:
-        return [seen for seen in self.requests[since:] if seen.path.startswith(CONSENT_API)]
-
-    def wait_for(self, page: Page, fragment: str, *, since: int = 0, timeout: float = 5.0) -> Seen:
-        """The first request whose URL contains `fragment`, waiting for it (bounded)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.matching(fragment, since)
-            if found:
-                return found[0]
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no request containing {fragment!r} within {timeout}s; saw {self.describe(since)}")
-            page.wait_for_timeout(25)
-
-    def settle(self, page: Page, *, quiet_ms: int = 300, timeout: float = 5.0) -> None:
-        """Wait until no request has been in flight for `quiet_ms` (bounded by `timeout`)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            idle = (time.monotonic() - self.last_activity) * 1000
-            if not self.inflight and idle >= quiet_ms:
-                return
-            page.wait_for_timeout(25)
-
-    def describe(self, since: int = 0) -> list[str]:
-        return [f"{s.method} {s.url} [{s.resource_type}, {s.vendor.id if s.vendor else '-'}]" for s in self.requests[since:]]
-
-
-# --- storage --------------------------------------------------------------------------
 
 def cookies(context: BrowserContext) -> dict[str, dict]:
     """All cookies of the context by name, HttpOnly and third-party ones included."""
@@ -273,6 +49,7 @@ def decode_token(value: str) -> tuple[dict, str]:
 def encode_payload(payload: dict) -> str:
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
 
 
 # --- the page -------------------------------------------------------------------------
@@ -346,7 +123,8 @@ def tracker_elements(page: Page) -> list[str]:
             const found = [];
             const visit = root => {
                 root.querySelectorAll('script[src], img[src], iframe[src], link[href]').forEach(el => {
-                    if (el.tagName === 'LINK' && !/\\b(preconnect|dns-prefetch|preload|prefetch|modulepreload)\\b/i.test(el.rel)) return;
+                    const hint = /\\b(preconnect|dns-prefetch|preload|prefetch|modulepreload)\\b/i;
+                    if (el.tagName === 'LINK' && !hint.test(el.rel)) return;
                     found.push(el.src || el.href);
                 });
                 root.querySelectorAll('*').forEach(el => { if (el.shadowRoot) visit(el.shadowRoot); });
@@ -355,7 +133,7 @@ def tracker_elements(page: Page) -> list[str]:
             return found;
         }"""
     )
-    return [url for url in urls if vendor_for_url(url if "//" in url else f"https:{url}") is not None]
+    return [url for url in urls if vendor_for_url(url) is not None]
 
 
 def same_site_links(page: Page, site: str, limit: int = 2) -> list[str]:

@@ -1,0 +1,117 @@
+"""The real server for the browser tests: `python -m gatekeeper serve` as a subprocess on
+a free port with a fresh SQLite consent log, its output kept for failing tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    db_path: Path
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    @classmethod
+    def start(cls, workdir: Path, *, timeout: float = 20.0) -> Server:
+        port = free_port()
+        db_path = workdir / "consent.db"
+        log_path = workdir / "server.log"
+        command = cls.command(port, db_path)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")}
+        env.update(GATEKEEPER_SECRET_KEYS=secrets.token_hex(32), PYTHONUNBUFFERED="1")
+        server = cls(url=f"http://127.0.0.1:{port}", db_path=db_path, log_path=log_path)
+        with log_path.open("wb") as log:
+            server.process = subprocess.Popen(
+                command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        server._wait_healthy(timeout)
+        return server
+
+    @staticmethod
+    def command(port: int, db_path: Path) -> list[str]:
+        return [
+            sys.executable, "-m", "gatekeeper", "serve",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--database-url", f"sqlite:///{db_path}",
+            "--sites-dir", str(REPO / "sites"),
+        ]
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server not healthy within {timeout:.0f}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def log(self, start: int = 0) -> str:
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(start)
+                return log.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return "(no server log)"
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def page_url(self, site: str, path: str = "", **query: str) -> str:
+        url = f"{self.url}/demo/{site}{path}"
+        return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+    def last_rowid(self) -> int:
+        with sqlite3.connect(self.db_path) as db:
+            return db.execute("SELECT coalesce(max(rowid), 0) FROM consent_records").fetchone()[0]
+
+    def records(self, *, after: int = 0, consent_id: str | None = None) -> list[dict]:
+        """Consent log rows written after rowid `after`, categories parsed from JSON."""
+        sql = "SELECT rowid AS _rowid, * FROM consent_records WHERE rowid > ?"
+        args: list = [after]
+        if consent_id is not None:
+            sql += " AND consent_id = ?"
+            args.append(consent_id)
+        with sqlite3.connect(self.db_path) as db:
+            db.row_factory = sqlite3.Row
+            rows = [dict(row) for row in db.execute(sql + " ORDER BY rowid", args)]
+        for row in rows:
+            if isinstance(row.get("categories"), str):
+                row["categories"] = json.loads(row["categories"])
+        return rows
