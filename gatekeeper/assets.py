@@ -1,0 +1,108 @@
+"""Serving the bundle: `/gk/<site>.js` revalidates, `/gk/<site>.<digest>.js` is immutable.
+
+Bodies are precompressed at start-up (bundle.py); here we only pick the coding the client
+accepts and answer 304 when its copy is current. An unknown site still gets JavaScript,
+a comment saying why, so a shop's page never runs a broken script.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from .bundle import Asset
+from .cookies import COOKIE_NAME, clear_consent_cookie
+
+JS = "text/javascript; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+REVALIDATE = "no-cache"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def negotiate(accept_encoding: str) -> str | None:
+    """'br', 'gzip' or None (identity) from an Accept-Encoding header."""
+    accepted = {}
+    for item in accept_encoding.lower().split(","):
+        coding, _, params = item.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        accepted[coding.strip()] = q
+    for coding in ("br", "gzip"):
+        if accepted.get(coding, accepted.get("*", 0.0)) > 0:
+            return coding
+    return None
+
+
+def _not_modified(request: Request, asset: Asset) -> bool:
+    # Any coding of the same content is current: the client holds the same bytes decoded.
+    tags = {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}
+    return "*" in tags or any(asset.encoded(coding)[1] in tags for coding in ("br", "gzip", None))
+
+
+def serve(request: Request, asset: Asset, media_type: str, cache_control: str) -> Response:
+    coding = negotiate(request.headers.get("accept-encoding", ""))
+    body, etag = asset.encoded(coding)
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    if _not_modified(request, asset):
+        return Response(status_code=304, headers=headers)
+    if coding:
+        headers["Content-Encoding"] = coding
+    return Response(body, headers=headers, media_type=media_type)
+
+
+def unknown_site(site_id: str) -> Response:
+    safe = site_id.replace("*/", "*\\/")[:80]
+    return Response(
+        f"/* Gatekeeper: unknown site '{safe}' */\n",
+        status_code=404,
+        media_type=JS,
+        headers={"Cache-Control": REVALIDATE},
+    )
+
+
+def _script(request: Request, cache_control: str) -> Response:
+    site_id = request.path_params["site"]
+    bundle = request.app.state.bundles.get(site_id)
+    if bundle is None:
+        return unknown_site(site_id)
+    response = serve(request, bundle, JS, cache_control)
+    # The bundle reads the cookie without its key; a forged one is cleared here, on the
+    # request every page makes, so it never outlives one page view.
+    value = request.cookies.get(COOKIE_NAME)
+    if value is not None and request.app.state.signer.verify(value) is None:
+        clear_consent_cookie(response, request, request.app.state.sites[site_id])
+    return response
+
+
+async def script(request: Request) -> Response:
+    return _script(request, REVALIDATE)
+
+
+async def hashed_script(request: Request) -> Response:
+    bundle = request.app.state.bundles.get(request.path_params["site"])
+    # An old digest (after a deploy) gets the current bundle, but not for a year.
+    current = bundle is not None and request.path_params["digest"] == bundle.digest
+    return _script(request, IMMUTABLE if current else REVALIDATE)
+
+
+async def preferences(request: Request) -> Response:
+    bundle = request.app.state.bundles.get(request.path_params["site"])
+    asset = bundle.prefs.get(request.path_params["lang"]) if bundle else None
+    if asset is None:
+        return Response("Not found", status_code=404, media_type="text/plain")
+    response = serve(request, asset, HTML, REVALIDATE)
+    # Fetched by the bundle from the shop's pages, which may be another origin; public text.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+routes: list[BaseRoute] = [
+    Route("/gk/{site}.{digest}.js", hashed_script, methods=["GET", "HEAD"]),
+    Route("/gk/{site}.js", script, methods=["GET", "HEAD"]),
+    Route("/gk/{site}/prefs/{lang}.html", preferences, methods=["GET", "HEAD"]),
+]

@@ -1,0 +1,141 @@
+"""The per-site bundle: banner code, banner markup, CSS and public config in one script.
+
+Built once at start-up, minified and precompressed. Every visitor downloads the first
+layer of each language (the page's language is only known in the browser); the
+preferences layer, the longest text, is fetched in the page's language on first open.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+import brotli
+import rcssmin
+import rjsmin
+
+from .sites import GA4, FacebookSDK, GoogleAds, Script, Site
+from .templating import render
+from .texts import site_texts
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One precompressed file with a strong ETag per content coding."""
+
+    body: bytes
+    gzip: bytes
+    brotli: bytes
+    digest: str
+
+    @classmethod
+    def of(cls, body: bytes) -> Asset:
+        return cls(
+            body=body,
+            gzip=gzip.compress(body, compresslevel=9, mtime=0),
+            brotli=brotli.compress(body, quality=11),
+            digest=hashlib.sha256(body).hexdigest()[:16],
+        )
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.digest}"'
+
+    def encoded(self, coding: str | None) -> tuple[bytes, str]:
+        """The body and the ETag of this file in `coding` ("br", "gzip" or None)."""
+        if coding == "br":
+            return self.brotli, f'"{self.digest}-br"'
+        if coding == "gzip":
+            return self.gzip, f'"{self.digest}-gzip"'
+        return self.body, self.etag
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bundle(Asset):
+    site_id: str
+    # Language -> the exact markup shown in it (first layer + preferences), and its sha256.
+    texts: Mapping[str, str]
+    text_hashes: Mapping[str, str]
+    # Language -> the preferences layer, served from /gk/<site>/prefs/<lang>.html.
+    prefs: Mapping[str, Asset]
+
+
+def _static(name: str) -> str:
+    try:
+        root = files("gatekeeper.banner_static")
+    except ModuleNotFoundError:  # editable installs do not map static/banner to the package
+        root = Path(__file__).parents[1] / "static" / "banner"
+    return (root / name).read_text("utf-8")
+
+
+def _compact(html: str) -> str:
+    # Templates keep each tag on its own line, so a line break never separates words.
+    return re.sub(r"\s*\n\s*", "", html).strip()
+
+
+def _loader(loader) -> dict:
+    if isinstance(loader, GA4):
+        return {"type": "ga4", "id": loader.measurement_id}
+    if isinstance(loader, GoogleAds):
+        return {"type": "google_ads", "id": loader.conversion_id}
+    if isinstance(loader, FacebookSDK):
+        return {"type": "facebook_sdk", "id": loader.app_id, "locale": loader.locale}
+    if isinstance(loader, Script):
+        return {"type": "script", "src": loader.src}
+    raise TypeError(f"unknown loader {loader!r}")
+
+
+def public_config(site: Site) -> dict:
+    """What the browser may know about a site: nothing secret, nothing it does not use."""
+    optional = site.optional_categories
+    return {
+        "site": site.id,
+        "revision": site.revision,
+        "consent_days": site.consent_days,
+        "languages": list(site.languages),
+        "categories": list(optional),
+        "services": [
+            {"category": s.category, **_loader(s.loader)} for s in site.services if s.category in optional
+        ],
+        # Declared first-party cookie names and patterns, deleted when a category is refused.
+        "cookies": {
+            c: [k.name for s in site.services_in(c) for k in s.cookies if k.first_party] for c in optional
+        },
+    }
+
+
+def render_banner(site: Site, language: str, layer: str) -> str:
+    categories = [c for c in site.categories if c.id != "necessary"]
+    texts = site_texts(site, language)
+    return _compact(render("banner.html", site=site, lang=language, t=texts, categories=categories, layer=layer))
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def build_bundle(site: Site) -> Bundle:
+    first = {lang: render_banner(site, lang, "first") for lang in site.languages}
+    prefs = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
+    css = rcssmin.cssmin(_static("banner.css"))
+    source = (
+        f'(()=>{{"use strict";const CONFIG={_json(public_config(site))},'
+        f"MARKUP={_json(first)},CSS={_json(css)};\n"
+        f'{_static("gate.js")}\n{_static("banner.js")}\n}})();\n'
+    )
+    asset = Asset.of(rjsmin.jsmin(source).encode("utf-8"))
+    shown = {lang: first[lang] + prefs[lang] for lang in site.languages}
+    return Bundle(
+        **vars(asset),
+        site_id=site.id,
+        texts=MappingProxyType(shown),
+        text_hashes=MappingProxyType({lang: hashlib.sha256(html.encode("utf-8")).hexdigest() for lang, html in shown.items()}),
+        prefs=MappingProxyType({lang: Asset.of(html.encode("utf-8")) for lang, html in prefs.items()}),
+    )

@@ -1,0 +1,28 @@
+"""The one Jinja2 environment of Gatekeeper: every page and the banner markup use it.
+
+Autoescaping is on for every template, whatever its name: site configuration is data
+from a file someone edits, and none of it may turn into markup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from starlette.templating import Jinja2Templates
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+templates = Jinja2Templates(env=environment)
+
+
+def render(name: str, **context) -> str:
+    """A template rendered outside any request (the banner markup at start-up)."""
+    return environment.get_template(name).render(**context)

@@ -1,0 +1,114 @@
+// Gatekeeper banner: the consent dialog in an open shadow root on <gatekeeper-banner>.
+// It only produces decisions (through the gate's decide/withdraw) and loads no tag itself.
+
+const gpc = navigator.globalPrivacyControl === true && optional.includes('marketing')
+let host, root, prefsMarkup, returnFocus
+
+const $ = (selector) => root.querySelector(selector)
+const inPrefs = () => !$('[data-layer=prefs]').hidden
+
+function build() {
+  host = doc.createElement('gatekeeper-banner')
+  root = host.attachShadow({ mode: 'open' })
+  const sheet = new CSSStyleSheet()
+  sheet.replaceSync(CSS)
+  root.adoptedStyleSheets = [sheet]
+  root.innerHTML = MARKUP[lang]
+  // Links to Gatekeeper's own pages resolve against the bundle's origin, not the shop's.
+  root.querySelectorAll('a[data-gk-local]').forEach((a) => { a.href = base + a.getAttribute('href') })
+  if (gpc) $('[data-gk-gpc]').hidden = false
+  root.addEventListener('click', onClick)
+  root.addEventListener('keydown', onKey)
+  doc.body.appendChild(host)
+}
+
+function layer(prefs) {
+  $('[data-layer=first]').hidden = prefs
+  $('[data-layer=prefs]').hidden = !prefs
+  $('[data-gk=prefs]').hidden = prefs
+  $('[data-gk=save]').hidden = !prefs
+  $('[data-gk=withdraw]').hidden = !(prefs && optional.some(allows))
+}
+
+function show() {
+  if (!host) build()
+  if (host.hidden !== false) returnFocus = doc.activeElement
+  host.hidden = false
+  layer(false)
+  $('[role=dialog]').focus({ preventScroll: true })
+  if (decision) openPrefs()
+}
+
+function hide() {
+  if (!host || host.hidden) return
+  host.hidden = true
+  if (returnFocus && returnFocus !== doc.body && returnFocus.isConnected) returnFocus.focus({ preventScroll: true })
+}
+
+// The preferences layer is fetched on first open, in the banner's language only, to keep
+// what every visitor downloads small; if it cannot be fetched the first layer stays.
+async function openPrefs() {
+  const box = $('[data-layer=prefs]')
+  prefsMarkup = prefsMarkup || fetch(base + '/gk/' + CONFIG.site + '/prefs/' + lang + '.html')
+    .then((response) => response.ok ? response.text() : Promise.reject(response.status))
+  try {
+    if (!box.firstChild) box.innerHTML = await prefsMarkup
+  } catch (e) {
+    prefsMarkup = null
+    return
+  }
+  box.querySelectorAll('input[data-category]:not(:disabled)').forEach((input) => {
+    input.checked = allows(input.dataset.category)
+  })
+  layer(true)
+  $('#gk-prefs-title').focus({ preventScroll: true })
+}
+
+function onClick(event) {
+  const button = event.target.closest('button[data-gk]')
+  if (!button) return
+  const action = button.dataset.gk
+  const source = inPrefs() ? 'preferences' : 'banner'
+  if (action === 'prefs') return openPrefs()
+  hide()
+  if (action === 'withdraw') return withdraw(source)
+  const choice = {}
+  for (const c of optional) {
+    choice[c] = action === 'accept' || (action === 'save' && $('input[data-category="' + c + '"]').checked)
+  }
+  // Global Privacy Control opts out of marketing; only switching it on explicitly overrides.
+  if (gpc && action === 'accept') choice.marketing = false
+  decide(choice, gpc && !choice.marketing ? 'gpc' : source)
+}
+
+// Escape steps back or closes a reopened banner; it never makes a decision.
+function onKey(event) {
+  if (event.key !== 'Escape') return
+  if (decision) return hide()
+  if (inPrefs()) {
+    layer(false)
+    $('[role=dialog]').focus()
+  }
+}
+
+// The shop's "cookie settings" control ([data-gk-open]) and content placeholders
+// ([data-gk-allow=category], "allow and continue") anywhere on the page.
+doc.addEventListener('click', (event) => {
+  const control = event.target.closest && event.target.closest('[data-gk-open],[data-gk-allow]')
+  if (!control) return
+  const category = control.dataset.gkAllow
+  if (!category) return show()
+  const choice = {}
+  for (const c of optional) choice[c] = allows(c) || c === category
+  hide()
+  decide(choice, 'placeholder')
+})
+
+w.addEventListener('gatekeeper:consent', hide)
+gatekeeper.show = show
+
+function start() {
+  if (!decision) show()
+}
+if (doc.body) start()
+else doc.addEventListener('DOMContentLoaded', start)

@@ -1,0 +1,210 @@
+// Gatekeeper gate: holds the visitor's decision and releases only what it allows (Consent
+// Mode, gtag.js, Facebook SDK, scripts, the shop's own tags). Works without the banner UI.
+// bundle.py wraps this file and banner.js in one function with CONFIG, MARKUP and CSS.
+
+const w = window, doc = document
+const me = doc.currentScript
+const nonce = (me && me.nonce) || ''
+const src = (me && me.src) || ''
+const base = src.includes('/gk/') ? src.slice(0, src.lastIndexOf('/gk/')) : location.origin
+const crossOrigin = new URL(base, location.href).origin !== location.origin
+const optional = CONFIG.categories
+const primary = (doc.documentElement.lang || '').split('-')[0].toLowerCase()
+const lang = CONFIG.languages.includes(primary) ? primary : CONFIG.languages[0]
+const loaded = new Set()
+let decision = null
+
+w.dataLayer = w.dataLayer || []
+function gtag() { w.dataLayer.push(arguments) }
+w.gtag = w.gtag || gtag
+gtag('consent', 'default', {
+  ad_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied',
+  analytics_storage: 'denied', functionality_storage: 'denied',
+  personalization_storage: 'denied', security_storage: 'granted',
+})
+
+const allows = (category) => category === 'necessary' || !!(decision && decision.categories[category])
+
+function decisionOf(granted, id) {
+  const categories = { necessary: true }
+  for (const c of optional) categories[c] = granted.includes(c)
+  return { categories, revision: CONFIG.revision, id }
+}
+
+// The cookie's payload is readable without the key; the server checks the signature and
+// clears a forged cookie whenever the bundle is fetched.
+function storedDecision() {
+  for (const pair of doc.cookie.split('; ')) {
+    if (!pair.startsWith('gk_consent=')) continue
+    try {
+      const b64 = pair.slice(11).replace(/"/g, '').split('.')[0].replace(/-/g, '+').replace(/_/g, '/')
+      const p = JSON.parse(atob(b64))
+      const fresh = (p.iat + CONFIG.consent_days * 86400) * 1000 > Date.now()
+      if (p.v === 1 && p.site === CONFIG.site && p.rev === CONFIG.revision && fresh && Array.isArray(p.granted)) {
+        return decisionOf(p.granted, p.id)
+      }
+    } catch (e) { /* malformed: undecided */ }
+  }
+  return null
+}
+
+function expireCookie(name) {
+  const labels = location.hostname.split('.')
+  doc.cookie = name + '=; Max-Age=0; Path=/'
+  for (let i = 0; i < labels.length - 1; i++) {
+    doc.cookie = name + '=; Max-Age=0; Path=/; Domain=' + labels.slice(i).join('.')
+  }
+}
+
+function deleteCookies(category) {
+  const patterns = CONFIG.cookies[category] || []
+  const matches = (name) => patterns.some((p) => p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p)
+  for (const pair of doc.cookie.split('; ')) {
+    const name = pair.split('=')[0]
+    if (name && matches(name)) expireCookie(name)
+  }
+}
+
+function consentUpdate(categories) {
+  const state = (granted) => granted ? 'granted' : 'denied'
+  const update = {
+    analytics_storage: state(categories.analytics),
+    ad_storage: state(categories.marketing),
+    ad_user_data: state(categories.marketing),
+    ad_personalization: state(categories.marketing),
+  }
+  if ('personalisation' in categories) update.personalization_storage = state(categories.personalisation)
+  gtag('consent', 'update', update)
+}
+
+function addScript(src) {
+  if (loaded.has(src)) return
+  loaded.add(src)
+  const el = doc.createElement('script')
+  el.src = src
+  el.async = true
+  el.nonce = nonce
+  doc.head.appendChild(el)
+}
+
+function loadFacebook(service) {
+  w.fbAsyncInit = () => w.FB.init({ appId: service.id, cookie: true, xfbml: true, version: 'v19.0' })
+  addScript('https://connect.facebook.net/' + service.locale + '/sdk.js')
+}
+
+function loadGtag(ids) {
+  if (!ids.length) return
+  if (!loaded.has('gtag')) {
+    loaded.add('gtag')
+    addScript('https://www.googletagmanager.com/gtag/js?id=' + ids[0])
+    gtag('js', new Date())
+  }
+  for (const id of ids) {
+    if (!loaded.has(id)) { loaded.add(id); gtag('config', id) }
+  }
+}
+
+// The shop's own tags: <script type="text/plain" data-category>, <iframe data-src> and
+// placeholders [data-gk-allow] that stand in for content until their category is granted.
+const HELD = 'script[type="text/plain"][data-category],iframe[data-category][data-src],[data-gk-allow]'
+
+function activate(el) {
+  const category = el.dataset.gkAllow || el.dataset.category
+  if (!allows(category)) return
+  if (el.dataset.gkAllow) return el.remove()
+  if (el.tagName === 'IFRAME') {
+    el.src = el.dataset.src
+    return el.removeAttribute('data-src')
+  }
+  const script = doc.createElement('script')
+  for (const a of el.attributes) if (a.name !== 'type' && a.name !== 'nonce') script.setAttribute(a.name, a.value)
+  script.nonce = nonce || el.nonce
+  script.text = el.text
+  el.replaceWith(script)
+}
+
+function activateWithin(root) {
+  if (root.matches && root.matches(HELD)) activate(root)
+  if (root.querySelectorAll) root.querySelectorAll(HELD).forEach(activate)
+}
+
+function release() {
+  const gtagIds = []
+  for (const s of CONFIG.services) {
+    if (!allows(s.category)) continue
+    if (s.type === 'ga4' || s.type === 'google_ads') gtagIds.push(s.id)
+    else if (s.type === 'facebook_sdk') loadFacebook(s)
+    else addScript(s.src)
+  }
+  loadGtag(gtagIds)
+  activateWithin(doc)
+}
+
+function emit(name, detail) {
+  w.dispatchEvent(new CustomEvent('gatekeeper:' + name, { detail }))
+}
+
+function apply(next) {
+  const before = optional.filter(allows).join()
+  decision = next
+  const categories = next ? next.categories : decisionOf([], null).categories
+  consentUpdate(categories)
+  for (const c of optional) if (!categories[c]) deleteCookies(c)
+  if (next) {
+    release()
+    emit('consent', next)
+  }
+  if (optional.filter(allows).join() !== before) emit('change', next)
+}
+
+function send(method, body) {
+  return fetch(base + '/api/v1/consent', {
+    method, credentials: 'include',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(Object.assign({ site: CONFIG.site, language: lang }, body)),
+  })
+}
+
+// A grant counts only once the log has recorded it; if recording fails, this page view
+// goes on as a refusal and nothing is stored.
+async function decide(choice, source) {
+  const categories = {}
+  for (const c of optional) categories[c] = !!choice[c]
+  let next = decisionOf([], null)
+  try {
+    const response = await send('POST', { categories, revision: CONFIG.revision, source })
+    if (response.status !== 201) throw new Error('consent not recorded: ' + response.status)
+    const answer = await response.json()
+    if (crossOrigin) {
+      const secure = location.protocol === 'https:' ? '; Secure' : ''
+      doc.cookie = 'gk_consent=' + answer.token + '; Path=/; Max-Age=' + answer.max_age + '; SameSite=Lax' + secure
+    }
+    next = decisionOf(optional.filter((c) => categories[c] && answer.decision.categories[c]), answer.consent_id)
+  } catch (e) { /* fail closed */ }
+  apply(next)
+  return next
+}
+
+// Withdrawal stops everything on this page even when the server cannot be reached.
+async function withdraw(source) {
+  try { await send('DELETE', { source: source || 'api' }) } catch (e) { /* still withdraw here */ }
+  expireCookie('gk_consent')
+  apply(null)
+}
+
+const gatekeeper = w.gatekeeper = {
+  get decision() { return decision },
+  show() {},
+  accept: (categories = optional) => decide(Object.fromEntries(categories.map((c) => [c, true])), 'api'),
+  reject: () => decide({}, 'api'),
+  withdraw: () => withdraw('api'),
+  allows,
+}
+
+new MutationObserver((records) => {
+  if (!decision) return
+  for (const r of records) r.addedNodes.forEach(activateWithin)
+}).observe(doc.documentElement, { childList: true, subtree: true })
+
+const stored = storedDecision()
+if (stored) apply(stored)

@@ -1,0 +1,235 @@
+import gzip
+import hashlib
+import re
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import brotli
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from gatekeeper import assets
+from gatekeeper.bundle import build_bundle
+from gatekeeper.errors import exception_handlers
+from gatekeeper.sites import load_sites, parse_site
+from gatekeeper.tokens import ConsentToken, TokenSigner
+
+SITES_DIR = Path(__file__).resolve().parent.parent / "sites"
+BUDGET = 6144  # bytes gzipped before the first click (DESIGN.md, "Budgets")
+
+
+class Tags(HTMLParser):
+    """Every start tag of an HTML fragment as (tag, attributes)."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def find(self, tag: str, **attrs) -> list[dict]:
+        return [a for t, a in self.tags if t == tag and all(a.get(k.replace("_", "-")) == v for k, v in attrs.items())]
+
+
+@pytest.fixture(scope="module")
+def sites():
+    return load_sites(SITES_DIR)
+
+
+@pytest.fixture(scope="module")
+def signer():
+    return TokenSigner(["test-key"])
+
+
+@pytest.fixture(scope="module")
+def client(sites, signer):
+    app = Starlette(routes=assets.routes, exception_handlers=exception_handlers)
+    app.state.sites = sites
+    app.state.bundles = {site_id: build_bundle(site) for site_id, site in sites.items()}
+    app.state.signer = signer
+    return TestClient(app)
+
+
+@pytest.fixture(scope="module")
+def ecomarket(client):
+    return client.app.state.bundles["ecomarket"]
+
+
+def valid_token(signer) -> str:
+    return signer.sign(ConsentToken(site="ecomarket", id="abc", granted=("analytics",), rev=1, iat=int(time.time())))
+
+
+# --- what the bundle holds ----------------------------------------------------------------
+
+@pytest.mark.parametrize("site_id", ["ecomarket", "locomail"])
+def test_first_click_budget(client, site_id):
+    bundle = client.app.state.bundles[site_id]
+    assert len(bundle.gzip) <= BUDGET, f"{site_id}: {len(bundle.gzip)} bytes gzipped"
+
+
+def test_compressed_bodies_decode_to_the_body(ecomarket):
+    assert gzip.decompress(ecomarket.gzip) == ecomarket.body
+    assert brotli.decompress(ecomarket.brotli) == ecomarket.body
+    assert ecomarket.digest == hashlib.sha256(ecomarket.body).hexdigest()[:16]
+
+
+def test_bundle_holds_config_and_first_layer_of_every_language(ecomarket):
+    body = ecomarket.body.decode()
+    assert '"site":"ecomarket"' in body and '"revision":1' in body and '"consent_days":182' in body
+    assert '"categories":["analytics","marketing","social","personalisation"]' in body
+    for label in ("Alles weigeren", "Tout refuser", "Reject all"):
+        assert label in body
+    # The preferences layer is fetched on first open, not shipped to every visitor.
+    assert "Productaanbevelingen op basis van uw bezoek." not in body
+    assert "Nosto Solutions Oy" not in body
+    assert "sourceMappingURL" not in body and "\n\n" not in body
+
+
+def test_no_hint_to_a_tracker_host_before_a_choice(ecomarket):
+    body = ecomarket.body.decode()
+    assert "preconnect" not in body and "dns-prefetch" not in body
+
+
+def test_text_hashes_cover_exactly_what_each_language_shows(ecomarket):
+    assert set(ecomarket.text_hashes) == {"nl", "fr", "en"}
+    for lang, digest in ecomarket.text_hashes.items():
+        shown = ecomarket.texts[lang]
+        assert digest == hashlib.sha256(shown.encode()).hexdigest()
+        assert ecomarket.prefs[lang].body.decode() in shown
+    assert len(set(ecomarket.text_hashes.values())) == 3
+
+
+def test_an_override_changes_the_text_hash(sites, ecomarket):
+    source = (SITES_DIR / "ecomarket.toml").read_text("utf-8")
+    changed = build_bundle(parse_site(source + '\n[texts.nl]\ntitle = "Anders"\n'))
+    assert changed.text_hashes["nl"] != ecomarket.text_hashes["nl"]
+    assert changed.text_hashes["fr"] == ecomarket.text_hashes["fr"]
+
+
+def test_markup_is_autoescaped():
+    source = (SITES_DIR / "locomail.toml").read_text("utf-8")
+    source = source.replace('controller = "LocoMail"', 'controller = "<script>x</script>"')
+    bundle = build_bundle(parse_site(source))
+    assert "<script>x</script>" not in bundle.body.decode()
+    assert "&lt;script&gt;x&lt;/script&gt;" in bundle.body.decode()
+
+
+@pytest.mark.parametrize("lang", ["nl", "fr", "en"])
+def test_first_layer_has_three_equal_buttons_and_the_links(ecomarket, sites, lang):
+    tags = Tags(ecomarket.texts[lang])
+    dialog = tags.find("div", role="dialog")
+    assert dialog and dialog[0]["aria-labelledby"] == "gk-title"
+    for action in ("accept", "reject", "prefs", "save"):
+        buttons = tags.find("button", data_gk=action)
+        assert len(buttons) == 1, action  # one element per action: no hidden twin
+        assert buttons[0].get("class") is None and buttons[0]["type"] == "button"
+    hrefs = [a["href"] for a in tags.find("a")]
+    assert sites["ecomarket"].policy_url in hrefs
+    assert f"/gk/ecomarket/cookies?lang={lang}" in hrefs
+
+
+@pytest.mark.parametrize("lang", ["nl", "fr", "en"])
+def test_nothing_is_pre_ticked(ecomarket, lang):
+    boxes = Tags(ecomarket.prefs[lang].body.decode()).find("input", type="checkbox")
+    by_category = {b["data-category"]: b for b in boxes}
+    assert list(by_category) == ["necessary", "analytics", "marketing", "social", "personalisation"]
+    assert "checked" in by_category["necessary"] and "disabled" in by_category["necessary"]
+    for category, box in by_category.items():
+        if category != "necessary":
+            assert "checked" not in box and "disabled" not in box, category
+
+
+def test_preferences_list_every_service(ecomarket, sites):
+    html = ecomarket.prefs["en"].body.decode()
+    for service in sites["ecomarket"].services:
+        assert service.name in html and service.location in html
+    assert html.count("<dd>Yes</dd>") == 3 and html.count("<dd>No</dd>") == 1  # outside the EU
+
+
+# --- how it is served ---------------------------------------------------------------------
+
+def test_plain_url_revalidates_with_a_strong_etag(client, ecomarket):
+    response = client.get("/gk/ecomarket.js", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["content-length"] == str(len(ecomarket.gzip))
+    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.headers["cache-control"] == "no-cache"
+    assert re.fullmatch(r'"[0-9a-f]{16}-gzip"', response.headers["etag"])
+    assert response.content == ecomarket.body
+
+
+def test_brotli_and_identity(client, ecomarket):
+    br = client.get("/gk/ecomarket.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert br.headers["content-encoding"] == "br"
+    assert br.headers["content-length"] == str(len(ecomarket.brotli))
+    plain = client.get("/gk/ecomarket.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["etag"] == ecomarket.etag
+    refused = client.get("/gk/ecomarket.js", headers={"Accept-Encoding": "br;q=0, gzip"})
+    assert refused.headers["content-encoding"] == "gzip"
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "identity"])
+def test_304_on_a_current_etag(client, coding):
+    first = client.get("/gk/ecomarket.js", headers={"Accept-Encoding": coding})
+    again = client.get(
+        "/gk/ecomarket.js", headers={"Accept-Encoding": coding, "If-None-Match": f'"old", {first.headers["etag"]}'}
+    )
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.headers["cache-control"] == "no-cache"
+    stale = client.get("/gk/ecomarket.js", headers={"Accept-Encoding": coding, "If-None-Match": '"old"'})
+    assert stale.status_code == 200
+
+
+def test_hashed_url_is_immutable(client, ecomarket):
+    response = client.get(f"/gk/ecomarket.{ecomarket.digest}.js")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert response.content == ecomarket.body
+    # An outdated digest still gets a working script, but not one cached for a year.
+    old = client.get("/gk/ecomarket.0123456789abcdef.js")
+    assert old.status_code == 200 and old.headers["cache-control"] == "no-cache"
+
+
+@pytest.mark.parametrize("path", ["/gk/nosuchshop.js", "/gk/nosuchshop.0123456789abcdef.js"])
+def test_unknown_site_is_a_js_comment(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert response.text == "/* Gatekeeper: unknown site 'nosuchshop' */\n"
+
+
+def test_a_forged_consent_cookie_is_cleared(client, ecomarket):
+    forged = "eyJ2IjoxLCJzaXRlIjoiZWNvbWFya2V0IiwiZ3JhbnRlZCI6WyJtYXJrZXRpbmciXX0.forged"
+    for headers in ({}, {"If-None-Match": ecomarket.etag, "Accept-Encoding": "identity"}):
+        response = client.get("/gk/ecomarket.js", headers={**headers, "Cookie": f"gk_consent={forged}"})
+        assert response.status_code in (200, 304)
+        set_cookie = response.headers.get("set-cookie", "")
+        assert set_cookie.startswith("gk_consent=") and "Max-Age=0" in set_cookie, (response.status_code, set_cookie)
+
+
+def test_a_genuine_consent_cookie_is_left_alone(client, signer):
+    response = client.get("/gk/ecomarket.js", headers={"Cookie": f"gk_consent={valid_token(signer)}"})
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers
+
+
+def test_preferences_layer_route(client, ecomarket):
+    response = client.get("/gk/ecomarket/prefs/fr.html", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.text == ecomarket.prefs["fr"].body.decode()
+    again = client.get("/gk/ecomarket/prefs/fr.html", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+    assert client.get("/gk/ecomarket/prefs/de.html").status_code == 404
+    assert client.get("/gk/nosuchshop/prefs/fr.html").status_code == 404
