@@ -16,6 +16,8 @@ from .harness import (
 )
 
 V2_TYPES = ("ad_storage", "ad_user_data", "ad_personalization", "analytics_storage")
+# Types that need consent; security_storage (strictly necessary storage) is checked apart.
+CONSENT_TYPES = (*V2_TYPES, "functionality_storage", "personalization_storage")
 ADS_TYPES = ("ad_storage", "ad_user_data", "ad_personalization")
 
 
@@ -29,11 +31,20 @@ def assert_default_denied_first(entries):
     first_index, first = consents[0]
     assert first[1] == "default", first
     assert set(V2_TYPES) <= set(first[2]), first
-    assert {k: v for k, v in first[2].items() if k != "wait_for_update"} == {
-        k: "denied" for k in first[2] if k != "wait_for_update"
+    assert {k: v for k, v in first[2].items() if k in CONSENT_TYPES} == {
+        k: "denied" for k in first[2] if k in CONSENT_TYPES
     }, first
     later = [i for verb in ("config", "event") for i, _ in commands(entries, verb)]
     assert all(first_index < i for i in later), entries
+
+
+def test_17_consent_mode_default_denies_every_type(server, context, page):
+    """COMPLIANCE 17 says "a default with everything denied": every type it names."""
+    open_demo(page, server, "ecomarket")
+    wait_for_banner(page)
+    _, default = commands(data_layer(page), "consent")[0]
+    named = {k: v for k, v in default[2].items() if k.endswith("_storage") or k.startswith("ad_")}
+    assert named == {k: "denied" for k in named}, named
 
 
 def google_requests(tracker_log, since=0):
