@@ -1,0 +1,119 @@
+"""The checks themselves: given what a visit observed and what was chosen, which rules
+broke. Pure functions, shared by the audit scenarios and the pytest plugin's assertions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..trackers import BY_ID, vendor_for_cookie, vendor_for_url
+from .declared import Declaration
+from .findings import Finding
+from .network import Seen
+from .storage import CONSENT_COOKIE, ESSENTIAL_COOKIES, ObservedCookie
+
+LIFETIME_SLACK_DAYS = 1  # clocks and rounding; a week's excess is still a finding
+
+
+def _where(page: str, scenario: str) -> dict:
+    return {"page": page, "scenario": scenario}
+
+
+def trackers_before_choice(requests: Iterable[Seen], elements: Iterable[str], *, page: str, scenario: str) -> list[Finding]:
+    """Rule 1: zero requests to tracker hosts and no tracker elements before a choice."""
+    found = [
+        Finding(1, seen.vendor.name, seen.url, message="request to a tracker before any choice", vendor_id=seen.vendor.id,
+                **_where(page, scenario))
+        for seen in requests if seen.vendor is not None
+    ]
+    for url in elements:
+        vendor = vendor_for_url(url)
+        found.append(Finding(1, vendor.name, url, message="tracker element in the page before any choice",
+                             vendor_id=vendor.id, **_where(page, scenario)))
+    return found
+
+
+def storage_before_choice(
+    cookies: Iterable[ObservedCookie], storage: dict[str, list[str]], declaration: Declaration | None,
+    *, page: str, scenario: str,
+) -> list[Finding]:
+    """Rule 2: nothing but essential storage before a choice, not even a consent cookie."""
+    found = []
+    for cookie in cookies:
+        where = f"{cookie.domain}{cookie.path}"
+        if cookie.name == CONSENT_COOKIE:
+            found.append(Finding(2, "Gatekeeper", page, message=f"consent cookie {cookie.name} set before any choice",
+                                 vendor_id="gatekeeper", **_where(page, scenario)))
+        elif cookie.vendor is not None:
+            found.append(Finding(2, cookie.vendor.name, page, message=f"tracker cookie {cookie.name} ({where}) before any choice",
+                                 vendor_id=cookie.vendor.id, **_where(page, scenario)))
+        elif declaration is not None and not declaration.essential(cookie.name):
+            declared = declaration.cookie(cookie.name)
+            kind = f"{declared.category} cookie" if declared else "undeclared cookie"
+            found.append(Finding(2, declared.service if declared else cookie.domain, page,
+                                 message=f"{kind} {cookie.name} ({where}) before any choice", **_where(page, scenario)))
+    for area, keys in storage.items():
+        for key in keys:
+            vendor = vendor_for_cookie(key)
+            if vendor is not None:
+                found.append(Finding(2, vendor.name, page, message=f"tracker key {key} in {area} storage before any choice",
+                                     vendor_id=vendor.id, **_where(page, scenario)))
+    return found
+
+
+def allowed_vendors(granted: tuple[str, ...] | None, declaration: Declaration | None) -> frozenset[str] | None:
+    """Tracker vendor ids a choice allows; None means anything (accept-all on a non-Gatekeeper site)."""
+    if declaration is not None:
+        return declaration.vendors_for(granted if granted is not None else declaration.optional_categories)
+    if granted is None:
+        return None
+    return frozenset(v.id for v in BY_ID.values() if v.category in granted)
+
+
+def requests_outside_choice(
+    requests: Iterable[Seen], granted: tuple[str, ...] | None, declaration: Declaration | None,
+    *, page: str, scenario: str, rule: int = 8,
+) -> list[Finding]:
+    """Rules 8 and 9: every tracker contacted belongs to a granted category."""
+    allowed = allowed_vendors(granted, declaration)
+    if allowed is None:
+        return []
+    choice = ", ".join(granted) if granted else "nothing"
+    return [
+        Finding(rule, seen.vendor.name, seen.url,
+                message=f"{seen.vendor.category} tracker contacted with {choice} granted", vendor_id=seen.vendor.id,
+                **_where(page, scenario))
+        for seen in requests if seen.vendor is not None and seen.vendor.id not in allowed
+    ]
+
+
+def cookies_outside_choice(
+    cookies: Iterable[ObservedCookie], granted: tuple[str, ...] | None, declaration: Declaration | None,
+    *, page: str, scenario: str, rule: int = 8,
+) -> list[Finding]:
+    """Rules 8, 9 and 13: cookies only of granted categories, each declared, none outliving its declaration."""
+    found = []
+    choice = ", ".join(granted) if granted else "nothing"
+    categories = set(granted if granted is not None else (declaration.optional_categories if declaration else ()))
+    for cookie in cookies:
+        where = dict(url=page, **_where(page, scenario))
+        if cookie.name in ESSENTIAL_COOKIES:
+            continue
+        declared = declaration.cookie(cookie.name) if declaration else None
+        if declared is not None:
+            if declared.category != "necessary" and declared.category not in categories:
+                found.append(Finding(rule, declared.service, message=f"{declared.category} cookie {cookie.name} set with {choice} granted",
+                                     vendor_id=cookie.vendor.id if cookie.vendor else None, **where))
+            elif cookie.lifetime_days is not None and cookie.lifetime_days > declared.lifetime_days + LIFETIME_SLACK_DAYS:
+                found.append(Finding(13, declared.service, message=f"cookie {cookie.name} lives {cookie.lifetime_days:.0f} days, "
+                                     f"declared {declared.lifetime_days}", vendor_id=cookie.vendor.id if cookie.vendor else None, **where))
+            continue
+        vendor = cookie.vendor
+        if vendor is not None and (granted is not None or declaration is not None) and vendor.category not in categories:
+            found.append(Finding(rule, vendor.name, message=f"{vendor.category} tracker cookie {cookie.name} set with {choice} granted",
+                                 vendor_id=vendor.id, **where))
+        elif declaration is not None:
+            found.append(Finding(13, vendor.name if vendor else cookie.domain,
+                                 message=f"cookie {cookie.name} ({cookie.domain}{cookie.path}) is not in the declaration",
+                                 vendor_id=vendor.id if vendor else None, **where))
+    return found

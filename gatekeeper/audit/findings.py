@@ -1,0 +1,56 @@
+"""What the audit reports: a Finding names the rule (COMPLIANCE.md number), the vendor,
+the URL that proves it, and the page and scenario where it was seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+# The rules the audit checks, titled as in COMPLIANCE.md.
+RULES = {
+    1: "Nothing loads before a choice",
+    2: "No tracker storage before a choice",
+    4: "Reject on the first layer",
+    8: "Each choice is respected",
+    9: "A refusal sticks",
+    13: "The declaration matches reality",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: int
+    vendor: str  # the vendor's name, or who set an unknown cookie
+    url: str  # the request, or the page a cookie was observed on
+    page: str
+    scenario: str
+    message: str
+    vendor_id: str | None = None
+    count: int = 1
+
+    @property
+    def title(self) -> str:
+        return RULES.get(self.rule, "")
+
+    @property
+    def key(self) -> tuple:
+        return (self.rule, self.page, self.scenario, self.vendor_id or self.vendor, self.message)
+
+    def line(self) -> str:
+        times = f" ({self.count}x)" if self.count > 1 else ""
+        return f"rule {self.rule} ({self.title}) · {self.vendor} · {self.message}{times} · {self.url}"
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "title": self.title}
+
+
+def merge(findings: list[Finding]) -> list[Finding]:
+    """One finding per rule, page, scenario, vendor and message, counting repeats."""
+    merged: dict[tuple, Finding] = {}
+    for finding in findings:
+        first = merged.get(finding.key)
+        if first is None:
+            merged[finding.key] = finding
+        else:
+            merged[finding.key] = Finding(**{**asdict(first), "count": first.count + finding.count})
+    return list(merged.values())

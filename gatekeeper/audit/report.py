@@ -1,0 +1,76 @@
+"""The audit's reports: a terminal summary (a line per finding) and the JSON document
+with every request and cookie of every scenario.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .runner import CLEAN, NOT_AUDITED, Audit
+
+OUTCOME = {
+    CLEAN: "clean: no violation found",
+    1: "violations found",
+    NOT_AUDITED: "some pages could not be audited",
+}
+
+
+def _version() -> str:
+    try:
+        return version("gatekeeper")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def summary(audit: Audit) -> list[str]:
+    lines = []
+    for page in audit.pages:
+        via = f" (linked from {page.found_via})" if page.found_via else ""
+        if page.error:
+            lines.append(f"{'SKIPPED' if page.skipped else 'NOT AUDITED'}  {page.url}{via}: {page.error}")
+            continue
+        findings = page.findings
+        head = "CLEAN" if not findings else f"{len(findings)} VIOLATION{'S' if len(findings) > 1 else ''}"
+        lines.append(f"{head}  {page.url}{via}")
+        for note in page.banner.notes if page.banner else ():
+            lines.append(f"  note: {note}")
+        for finding in findings:
+            lines.append(f"  ✗ [{finding.scenario}] {finding.line()}")
+    counts = {status: sum(p.status == status for p in audit.pages) for status in ("clean", "violations", "not audited", "skipped")}
+    lines.append(
+        f"{len(audit.pages)} page(s): {counts['clean']} clean, {counts['violations']} with violations, "
+        f"{counts['not audited']} not audited" + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
+        + f" · exit {audit.exit_code} ({OUTCOME[audit.exit_code]})"
+    )
+    return lines
+
+
+def to_json(audit: Audit) -> dict:
+    return {
+        "tool": "gatekeeper audit",
+        "version": _version(),
+        "started": audit.started,
+        "offline_trackers": audit.offline_trackers,
+        "exit_code": audit.exit_code,
+        "outcome": OUTCOME[audit.exit_code],
+        "pages": [
+            {
+                "url": page.url,
+                "found_via": page.found_via,
+                "status": page.status,
+                "error": page.error,
+                "seconds": page.seconds,
+                "banner": page.banner.to_json() if page.banner else None,
+                "declaration": page.declaration.url if page.declaration else None,
+                "findings": [f.to_json() for f in page.findings],
+                "scenarios": [s.to_json(page.url, page.declaration) for s in page.scenarios],
+            }
+            for page in audit.pages
+        ],
+    }
+
+
+def write_json(audit: Audit, path: Path) -> None:
+    path.write_text(json.dumps(to_json(audit), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,138 @@
+"""One visitor in one fresh browser context: a page, every request it causes (routed to
+the stand-ins when asked), and the few things a visitor does — open, scroll, browse.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urldefrag, urlsplit
+
+from playwright.sync_api import Browser, BrowserContext, Error, Page, Response
+
+from ..trackers import vendor_for_url
+from .network import TrackerLog, route_trackers
+from .storage import ObservedCookie, observe_cookies, storage_keys
+
+VIEWPORT = {"width": 1280, "height": 800}
+SKIP_LINKS = re.compile(r"(^/gk/|^/api/|logout|logoff|afmelden|\.(pdf|jpe?g|png|gif|svg|webp|zip|xml|json|js|css|ics)$)", re.I)
+
+
+class Unreachable(Exception):
+    """The page could not be loaded."""
+
+
+# script/img/iframe/link hints in the DOM (open shadow roots included)
+_ELEMENTS = """() => {
+  const found = [];
+  const visit = root => {
+    root.querySelectorAll('script[src], img[src], iframe[src], link[href]').forEach(el => {
+      if (el.tagName === 'LINK' && !/\\b(preconnect|dns-prefetch|preload|prefetch|modulepreload)\\b/i.test(el.rel)) return;
+      found.push(el.src || el.href);
+    });
+    root.querySelectorAll('*').forEach(el => { if (el.shadowRoot) visit(el.shadowRoot); });
+  };
+  visit(document);
+  return found;
+}"""
+
+
+class Visit:
+    def __init__(
+        self, context: BrowserContext, *, log: TrackerLog | None = None, page: Page | None = None,
+        offline_trackers: bool = False, owns_context: bool = False,
+    ):
+        self.context = context
+        self.owns_context = owns_context
+        if offline_trackers:
+            route_trackers(context)
+        self.log = log if log is not None else TrackerLog().attach(context)
+        self.page: Page = page if page is not None else context.new_page()
+
+    @classmethod
+    def fresh(cls, browser: Browser, *, offline_trackers: bool = False, timeout_ms: int = 10_000) -> Visit:
+        context = browser.new_context(viewport=VIEWPORT, ignore_https_errors=True)
+        context.set_default_timeout(timeout_ms)
+        return cls(context, offline_trackers=offline_trackers, owns_context=True)
+
+    def close(self) -> None:
+        if self.owns_context:
+            self.context.close()
+
+    def __enter__(self) -> Visit:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def open(self, url: str, *, timeout_ms: int = 20_000) -> Response | None:
+        try:
+            response = self.page.goto(url, wait_until="load", timeout=timeout_ms)
+        except Error as exc:
+            reason = str(exc).splitlines()[0].removeprefix("Page.goto: ")
+            raise Unreachable(f"could not load {url}: {reason}") from None
+        if response is not None and response.status >= 400:
+            raise Unreachable(f"could not load {url}: the server answered {response.status}")
+        return response
+
+    def settle(self, *, quiet_ms: int = 500, timeout: float = 6.0) -> None:
+        """Wait for network quiet plus a margin, so late tags have had their chance."""
+        self.log.settle(self.page, quiet_ms=quiet_ms, timeout=timeout)
+
+    def scroll(self) -> None:
+        try:
+            self.page.mouse.wheel(0, 1200)
+            self.page.wait_for_timeout(100)
+            self.page.evaluate("() => window.scrollTo(0, 0)")
+        except Error:
+            pass
+
+    def reload(self) -> None:
+        try:
+            self.page.reload(wait_until="load", timeout=20_000)
+        except Error as exc:
+            raise Unreachable(f"could not reload {self.page.url}: {str(exc).splitlines()[0]}") from None
+
+    def links(self, limit: int | None = None) -> list[str]:
+        """Same-site links of the current page, in page order, without fragments."""
+        try:
+            hrefs = self.page.evaluate("() => Array.from(document.querySelectorAll('a[href]'), a => a.href)")
+        except Error:
+            return []
+        here = urlsplit(self.page.url)
+        found: list[str] = []
+        for href in hrefs:
+            url, _ = urldefrag(href)
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or parts.netloc != here.netloc or SKIP_LINKS.search(parts.path):
+                continue
+            if url != self.page.url and url not in found:
+                found.append(url)
+        return found[:limit] if limit is not None else found
+
+    def browse(self, count: int = 2) -> list[str]:
+        """Follow up to `count` same-site links, settling on each; returns where it went."""
+        visited = []
+        for url in self.links(count):
+            self.open(url)
+            self.settle()
+            visited.append(url)
+        return visited
+
+    def cookies(self) -> list[ObservedCookie]:
+        return observe_cookies(self.context)
+
+    def storage(self) -> dict[str, list[str]]:
+        return storage_keys(self.page)
+
+    def tracker_elements(self) -> list[str]:
+        try:
+            urls = self.page.evaluate(_ELEMENTS)
+        except Error:
+            return []
+        return [url for url in urls if vendor_for_url(url) is not None]
+
+    def screenshot(self) -> bytes | None:
+        try:
+            return self.page.screenshot(type="jpeg", quality=70, timeout=10_000)
+        except Error:
+            return None

@@ -1,0 +1,83 @@
+"""The cookie declaration as data: `GET /gk/<site>/cookies.json`, generated from the Site.
+
+The HTML declaration (/gk/<site>/cookies) is for visitors; this one is for tools such as
+`gatekeeper audit`, which compare what a browser observes with what the site declares.
+Each service also names the tracker vendors (gatekeeper.trackers) its loader brings, so
+a tool can tell whether a request belongs to a granted category.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from . import errors
+from .sites import GA4, FacebookSDK, GoogleAds, Script, Service, Site
+from .trackers import vendor_for_url
+
+CONSENT_COOKIE = "gk_consent"
+
+
+def tracker_vendors(service: Service) -> list[str]:
+    """The tracker vendor ids a service's loader contacts."""
+    loader = service.loader
+    if isinstance(loader, GA4):
+        return ["ga4", "gtm"]  # gtag.js is served by Google Tag Manager's host
+    if isinstance(loader, GoogleAds):
+        return ["google_ads", "gtm"]
+    if isinstance(loader, FacebookSDK):
+        return ["facebook"]
+    if isinstance(loader, Script):
+        vendor = vendor_for_url(loader.src)
+        return [vendor.id] if vendor else []
+    return []
+
+
+def declaration(site: Site) -> dict:
+    texts = lambda value: {lang: site.text(value, lang) for lang in site.languages}  # noqa: E731
+    return {
+        "site": site.id,
+        "name": site.name,
+        "controller": site.controller,
+        "policy_url": site.policy_url,
+        "revision": site.revision,
+        "consent_days": site.consent_days,
+        "languages": list(site.languages),
+        "categories": list(site.category_ids),
+        "consent_cookie": {"name": CONSENT_COOKIE, "lifetime_days": site.consent_days, "category": "necessary"},
+        "services": [
+            {
+                "id": service.id,
+                "name": service.name,
+                "category": service.category,
+                "vendor": service.vendor,
+                "location": service.location,
+                "outside_eu": service.outside_eu,
+                "privacy_url": service.privacy_url,
+                "purpose": texts(service.purpose),
+                "trackers": tracker_vendors(service),
+                "cookies": [
+                    {
+                        "name": cookie.name,
+                        "lifetime_days": cookie.lifetime_days,
+                        "first_party": cookie.first_party,
+                        "purpose": texts(cookie.purpose),
+                    }
+                    for cookie in service.cookies
+                ],
+            }
+            for service in site.services
+        ],
+    }
+
+
+async def declaration_json(request: Request) -> JSONResponse:
+    site = request.app.state.sites.get(request.path_params["site"])
+    if site is None:
+        raise errors.UnknownSite(f"unknown site {request.path_params['site']!r}")
+    # Public data, read by tools from any origin.
+    return JSONResponse(declaration(site), headers={"access-control-allow-origin": "*", "cache-control": "no-cache"})
+
+
+routes: list[BaseRoute] = [Route("/gk/{site}/cookies.json", declaration_json)]
