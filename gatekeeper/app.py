@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from . import api, assets, pages
+from . import declaration, qa_fixtures
 from .bundle import build_bundle
 from .consent_log import ConsentLog
 from .db import create_engine, migrate, ping
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None, sites: dict[str, Site] | None =
             await engine.dispose()
 
     app = Starlette(
-        routes=[Route("/", index), Route("/healthz", healthz), *api.routes, *assets.routes, *pages.routes],
+        routes=[Route("/", index), Route("/healthz", healthz), *api.routes, *assets.routes, *pages.routes,
+                *declaration.routes, *(qa_fixtures.routes if settings.qa_fixtures else ())],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )

@@ -104,3 +104,8 @@ def check(sites_dir: str) -> None:
             f"languages {', '.join(site.languages)}, revision {site.revision}, "
             f"bundle {len(bundles[site_id].gzip)} bytes gzipped"
         )
+
+
+from .audit.command import audit  # noqa: E402
+
+main.add_command(audit)

@@ -41,6 +41,9 @@ class Settings:
         ".gatekeeper-secret", "Where the development signing key is kept when no secret keys are set."
     )
     log_level: str = _setting("info", "Log level: debug, info, warning or error.")
+    qa_fixtures: bool = _setting(
+        False, "Also serve the deliberately broken QA pages under /qa/ (to try `gatekeeper audit`); never in production."
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -55,6 +58,8 @@ class Settings:
                     values[f.name] = int(raw)
                 except ValueError:
                     raise SettingsError(f"{env_name(f.name)}: expected a whole number, got {raw!r}") from None
+            elif f.type == "bool":
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
