@@ -16,10 +16,13 @@ from starlette.routing import Route
 
 from . import api, assets, pages
 from . import declaration, qa_fixtures
+from . import admin
+from .admin_auth import Credentials, LoginThrottle, Sessions
 from .bundle import build_bundle
 from .consent_log import ConsentLog
 from .db import create_engine, migrate, ping
 from .errors import exception_handlers
+from .receipts import archive_banner_texts
 from .settings import Settings, resolve_secret_keys
 from .sites import Site, load_sites
 from .tokens import TokenSigner
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None, sites: dict[str, Site] | None =
     async def lifespan(app: Starlette):
         await migrate(engine)
         await consent_log.start()
+        await archive_banner_texts(engine, sites, {i: dict(b.text_hashes) for i, b in app.state.bundles.items()})
         try:
             yield
         finally:
@@ -64,4 +68,8 @@ def create_app(settings: Settings | None = None, sites: dict[str, Site] | None =
     app.state.signer = TokenSigner(resolve_secret_keys(settings))
     app.state.engine = engine
     app.state.consent_log = consent_log
+    app.router.routes.extend(admin.routes)
+    app.state.admin_credentials = Credentials.from_settings(settings)
+    app.state.admin_sessions = Sessions(resolve_secret_keys(settings))
+    app.state.admin_throttle = LoginThrottle()
     return app

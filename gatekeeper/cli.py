@@ -109,3 +109,10 @@ def check(sites_dir: str) -> None:
 from .audit.command import audit  # noqa: E402
 
 main.add_command(audit)
+
+
+from .log_commands import export, purge, secret  # noqa: E402  (they use settings_options above)
+
+main.add_command(export)
+main.add_command(purge)
+main.add_command(secret)

@@ -37,6 +37,19 @@ consent_records = sa.Table(
     sa.Index("ix_consent_records_site_created_at", "site", "created_at"),
 )
 
+# Every banner text a record may point at, kept so a receipt can show what was shown:
+# the exact markup whose sha256 is the records' text_hash (see receipts.py).
+banner_texts = sa.Table(
+    "banner_texts",
+    metadata,
+    sa.Column("text_hash", sa.String(64), primary_key=True),
+    sa.Column("site", sa.String(40), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False),
+    sa.Column("markup", sa.Text(), nullable=False),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+)
+
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
 
@@ -71,7 +84,8 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # A database that cannot be reached fails within seconds, not asyncpg's default minute.
+    return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args={"timeout": 10})
 
 
 def _alembic_config() -> Config:
@@ -90,6 +104,10 @@ async def migrate(engine: AsyncEngine) -> None:
 
     try:
         async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several servers may start at once against one database: one migrates, the
+                # others wait here and then find nothing left to do.
+                await connection.execute(sa.text("SELECT pg_advisory_xact_lock(7356001)"))
             await connection.run_sync(upgrade)
     except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
         raise DatabaseError(f"cannot reach the consent log database: {exc}") from None

@@ -44,6 +44,15 @@ class Settings:
     qa_fixtures: bool = _setting(
         False, "Also serve the deliberately broken QA pages under /qa/ (to try `gatekeeper audit`); never in production."
     )
+    admin_password: str = _setting(
+        "",
+        "Password of the user `admin` of the dashboard at /admin (hashed at start-up). "
+        "Empty, and no --admin-users: the admin is off.",
+        secret=True,
+    )
+    admin_users: str = _setting(
+        "", "Admin accounts as comma-separated user:password pairs (hashed at start-up).", secret=True
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":

@@ -64,3 +64,26 @@ def records(settings):
 @pytest.fixture
 def sites():
     return load_sites(SITES_DIR)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL server for the session; skipped, saying why, when none can start."""
+    from gatekeeper.pgcluster import Cluster, ClusterUnavailable
+
+    try:
+        cluster = Cluster.start(fsync=False)
+    except ClusterUnavailable as exc:
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """A fresh, empty consent log database: an SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/consent.db"
+    import uuid
+
+    return request.getfixturevalue("postgres_cluster").create_database(f"t_{uuid.uuid4().hex[:16]}")

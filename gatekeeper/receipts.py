@@ -1,0 +1,114 @@
+"""Receipts: the records of one consent id next to the exact banner text each was made on.
+
+At start-up every site's banner markup (first layer + preferences, per language) is
+archived under the sha256 that records carry as `text_hash`, once per distinct text, so
+a receipt still shows last year's wording after the banner has changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .consent_log import ConsentLog, ConsentRecord, as_utc
+from .db import banner_texts
+from .sites import Site
+
+log = logging.getLogger("gatekeeper.receipts")
+
+
+@dataclass(frozen=True)
+class BannerText:
+    text_hash: str
+    site: str
+    language: str
+    revision: int
+    markup: str
+    first_seen: datetime
+
+    @property
+    def verified(self) -> bool:
+        return hashlib.sha256(self.markup.encode("utf-8")).hexdigest() == self.text_hash
+
+    @property
+    def text(self) -> str:
+        return visible_text(self.markup)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    consent_id: str
+    records: list[ConsentRecord]  # oldest first
+    texts: dict[str, BannerText]  # by text_hash; a hash may be missing for texts older than the archive
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        if data.strip():
+            self.parts.append(" ".join(data.split()))
+
+
+def visible_text(markup: str) -> str:
+    parser = _Text()
+    parser.feed(markup)
+    return "\n".join(parser.parts)
+
+
+def banner_markup(site: Site, language: str) -> str:
+    """The markup whose sha256 the bundle hands the API as the text shown."""
+    from .bundle import render_banner
+
+    return render_banner(site, language, "first") + render_banner(site, language, "prefs")
+
+
+async def archive_banner_texts(engine: AsyncEngine, sites: dict[str, Site], text_hashes: dict[str, dict[str, str]]) -> int:
+    """Store each site's current banner texts under their hashes; returns how many were new."""
+    stored = 0
+    now = datetime.now(timezone.utc)
+    for site_id, hashes in text_hashes.items():
+        site = sites[site_id]
+        for language, text_hash in hashes.items():
+            markup = banner_markup(site, language)
+            if hashlib.sha256(markup.encode("utf-8")).hexdigest() != text_hash:
+                log.warning("banner text of %s/%s does not match its hash; not archived", site_id, language)
+                continue
+            async with engine.begin() as connection:
+                known = await connection.execute(
+                    sa.select(banner_texts.c.text_hash).where(banner_texts.c.text_hash == text_hash)
+                )
+                if known.first() is not None:
+                    continue
+                try:
+                    await connection.execute(
+                        sa.insert(banner_texts).values(
+                            text_hash=text_hash, site=site_id, language=language,
+                            revision=site.revision, markup=markup, first_seen=now,
+                        )
+                    )
+                except sa.exc.IntegrityError:  # another server archived it a moment ago
+                    continue
+            stored += 1
+    return stored
+
+
+async def receipt(engine: AsyncEngine, consent_log: ConsentLog, consent_id: str) -> Receipt | None:
+    if not consent_id or len(consent_id) > 32:
+        return None
+    records = await consent_log.records_for(consent_id)
+    if not records:
+        return None
+    hashes = sorted({r.text_hash for r in records})
+    async with engine.connect() as connection:
+        rows = (await connection.execute(sa.select(banner_texts).where(banner_texts.c.text_hash.in_(hashes)))).mappings()
+        texts = {row["text_hash"]: BannerText(**{**row, "first_seen": as_utc(row["first_seen"])}) for row in rows}
+    return Receipt(consent_id, records, texts)

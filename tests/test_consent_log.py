@@ -1,0 +1,149 @@
+"""The consent log on SQLite and on a real PostgreSQL: records, group commit, failures, migrations."""
+
+import asyncio
+import json
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from gatekeeper.consent_log import ConsentLog, ConsentRecord
+from gatekeeper.db import DatabaseError, consent_records, create_engine, migrate
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+
+
+def record(i: int, site: str = "ecomarket", when: datetime | None = None, **changes) -> ConsentRecord:
+    fields = dict(
+        consent_id=f"c{i:06d}", site=site, created_at=when or datetime.now(timezone.utc), action="grant",
+        categories={"necessary": True, "analytics": i % 2 == 0, "marketing": False}, revision=1,
+        text_hash="a" * 64, language="nl", source="banner", ua_browser="Chrome", ua_os="Linux",
+        ua_device="desktop", ip="192.0.2.0",
+    )
+    return ConsentRecord(**(fields | changes))
+
+
+async def started(url: str) -> ConsentLog:
+    engine = create_engine(url)
+    await migrate(engine)
+    log = ConsentLog(engine)
+    await log.start()
+    return log
+
+
+async def stopped(log: ConsentLog) -> None:
+    await log.stop()
+    await log.engine.dispose()
+
+
+def test_a_record_reads_back_exactly(database_url):
+    async def run():
+        log = await started(database_url)
+        try:
+            written = record(1, when=datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=timezone.utc))
+            await log.append(written)
+            assert await log.records_for("c000001") == [written]
+            assert await log.records_for("nope") == []
+        finally:
+            await stopped(log)
+
+    asyncio.run(run())
+
+
+def test_concurrent_decisions_share_commits_and_each_waits_for_its_own(database_url):
+    """100 concurrent appends: far fewer commits than records, and no append returns
+    before its record can be read from another connection (that is: committed)."""
+
+    async def run():
+        log = await started(database_url)
+        commits = []
+        sa.event.listen(log.engine.sync_engine, "commit", lambda conn: commits.append(1))
+        reader = create_engine(database_url)
+        not_yet_visible = []
+
+        async def decide(i: int) -> None:
+            await log.append(record(i))
+            async with reader.connect() as connection:
+                found = await connection.execute(
+                    sa.select(sa.func.count()).where(consent_records.c.consent_id == f"c{i:06d}")
+                )
+                if found.scalar_one() != 1:
+                    not_yet_visible.append(i)
+
+        try:
+            await asyncio.gather(*(decide(i) for i in range(100)))
+        finally:
+            await reader.dispose()
+            await stopped(log)
+        return len(commits), not_yet_visible
+
+    commits, not_yet_visible = asyncio.run(run())
+    assert not_yet_visible == []
+    assert 1 <= commits <= 20, f"{commits} commits for 100 concurrent records: not grouped"
+
+
+def test_a_failed_commit_fails_every_waiter_and_writes_nothing(database_url):
+    async def run():
+        log = await started(database_url)
+        try:
+            good = record(1)
+            bad = record(2, consent_id="x" * 200)  # too long for the column on PostgreSQL
+            if log.engine.dialect.name == "sqlite":  # SQLite ignores lengths: break the batch with NULL instead
+                bad = record(2, language=None)
+            results = await asyncio.gather(log.append(good), log.append(bad), return_exceptions=True)
+            async with log.engine.connect() as connection:
+                rows = (await connection.execute(sa.select(sa.func.count()).select_from(consent_records))).scalar_one()
+            after = await asyncio.wait_for(log.append(record(3)), 10)  # the writer survives
+            return results, rows, after
+        finally:
+            await stopped(log)
+
+    results, rows, after = asyncio.run(run())
+    assert all(isinstance(r, Exception) for r in results), results
+    assert rows == 0 and after is None
+
+
+def test_migrating_again_changes_nothing(database_url):
+    asyncio.run(_migrate_with(database_url, concurrently=False))
+
+
+def test_postgresql_servers_starting_together_migrate_once(postgres_cluster):
+    """Several servers on one PostgreSQL start at once: the advisory lock lets one migrate."""
+    version, tables = asyncio.run(_migrate_with(postgres_cluster.create_database("together"), concurrently=True))
+    assert version == "0002" and {"consent_records", "banner_texts"} <= set(tables)
+
+
+async def _migrate_with(database_url: str, concurrently: bool):
+    engines = [create_engine(database_url) for _ in range(3)]
+    try:
+        if concurrently:
+            await asyncio.gather(*(migrate(e) for e in engines))
+        else:
+            for e in engines:
+                await migrate(e)
+        async with engines[0].connect() as connection:
+            version = (await connection.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one()
+            tables = await connection.run_sync(lambda c: sa.inspect(c).get_table_names())
+    finally:
+        for e in engines:
+            await e.dispose()
+    assert version == "0002"
+    assert {"consent_records", "banner_texts"} <= set(tables)
+    return version, tables
+
+
+def test_unreachable_database_is_one_clear_error():
+    with pytest.raises(DatabaseError, match="cannot reach the consent log database"):
+        asyncio.run(migrate(create_engine("postgresql://nobody@127.0.0.1:9/none")))
+
+
+def test_api_records_and_receipts_on_each_database(make_client, database_url):
+    client = make_client(database_url=database_url)
+    body = {"site": "locomail", "categories": {"analytics": True}, "revision": 1, "language": "en"}
+    headers = {"Content-Type": "application/json", "Origin": "http://testserver", "User-Agent": CHROME}
+    answer = client.post("/api/v1/consent", content=json.dumps(body), headers=headers)
+    assert answer.status_code == 201, answer.text
+    receipt = client.get(f"/api/v1/consent/{answer.json()['consent_id']}")
+    assert receipt.status_code == 200
+    assert receipt.json()["records"][0]["categories"] == {"necessary": True, "analytics": True}
+    assert client.get("/api/v1/consent/does-not-exist").status_code == 404
