@@ -18,7 +18,6 @@ environment = jinja2.Environment(
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,
-    undefined=jinja2.StrictUndefined,
 )
 templates = Jinja2Templates(env=environment)
 
