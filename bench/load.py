@@ -1,0 +1,186 @@
+"""Consent POST throughput and latency: Gatekeeper on SQLite and PostgreSQL next to a bare
+Starlette JSON endpoint, each a uvicorn server process, driven from this process over
+loopback with keep-alive connections. Bounded by request count and by time.
+
+    python -m bench [--requests 3000] [--seconds 20] [--connections 32]
+
+Prints a Markdown table (the README's) and checks that every 201 left its record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from gatekeeper.db import consent_records, create_engine
+
+REPO = Path(__file__).resolve().parent.parent
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+BODY = json.dumps({"site": "locomail", "categories": {"analytics": True}, "revision": 1, "language": "nl"}).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(command: list[str], port: int, log: Path, env: dict | None = None) -> subprocess.Popen:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")} | (env or {})
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=clean, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"bench: server exited:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"bench: server not healthy within 60 s:\n{log.read_text()}")
+
+
+def gatekeeper_command(port: int, database_url: str) -> list[str]:
+    return [sys.executable, "-m", "gatekeeper", "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--database-url", database_url, "--sites-dir", str(REPO / "sites"), "--log-level", "warning"]
+
+
+def bare_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning", "--no-server-header", "--no-access-log", "--app-dir", str(REPO)]
+
+
+@dataclass
+class Result:
+    name: str
+    answered: int
+    failed: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.answered / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
+
+
+async def _connection(port: int, budget: list[int], deadline: float, latencies: list[float], statuses: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = (
+        f"POST /api/v1/consent HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n"
+        f"User-Agent: {CHROME}\r\nContent-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n"
+    ).encode() + BODY
+    try:
+        while budget[0] > 0 and time.monotonic() < deadline:
+            budget[0] -= 1
+            sent = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - sent)
+            statuses.append(int(head.split(b" ", 2)[1]))
+    finally:
+        writer.close()
+
+
+async def drive(name: str, port: int, requests: int, seconds: float, connections: int) -> Result:
+    warm: list[float] = []
+    await asyncio.gather(*(_connection(port, [20], time.monotonic() + 10, warm, []) for _ in range(4)))
+    latencies: list[float] = []
+    statuses: list[int] = []
+    budget = [requests]
+    began = time.perf_counter()
+    await asyncio.gather(
+        *(_connection(port, budget, time.monotonic() + seconds, latencies, statuses) for _ in range(connections))
+    )
+    elapsed = time.perf_counter() - began
+    ok = sum(1 for s in statuses if s == 201)
+    return Result(name, ok, len(statuses) - ok, elapsed, latencies)
+
+
+def count_records(database_url: str) -> int:
+    async def run() -> int:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                return (await connection.execute(sa.select(sa.func.count()).select_from(consent_records))).scalar_one()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def run_target(name: str, command: list[str], port: int, workdir: Path, args, env: dict, database_url: str | None) -> Result:
+    process = start(command, port, workdir / f"{name.split()[0].lower()}.log", env)
+    try:
+        result = asyncio.run(drive(name, port, args.requests, args.seconds, args.connections))
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    if database_url is not None:
+        stored = count_records(database_url) - 80  # the warm-up's records
+        if stored != result.answered:
+            raise SystemExit(f"bench: {name}: {result.answered} answered 201 but {stored} records stored")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=3000, help="POSTs per target (after 80 warm-up)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="time limit per target")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL target")
+    args = parser.parse_args()
+
+    from gatekeeper.pgcluster import Cluster, ClusterUnavailable
+
+    workdir = Path(tempfile.mkdtemp(prefix="gatekeeper-bench-"))
+    env = {"GATEKEEPER_SECRET_KEYS": secrets.token_hex(16)}
+    results = [run_target("bare Starlette JSON endpoint", bare_command(port := free_port()), port, workdir, args, {}, None)]
+    sqlite_url = f"sqlite:///{workdir}/consent.db"
+    results.append(run_target("Gatekeeper, SQLite", gatekeeper_command(port := free_port(), sqlite_url), port, workdir, args, env, sqlite_url))
+    if not args.no_postgres:
+        try:
+            cluster = Cluster.start(fsync=True)
+        except ClusterUnavailable as exc:
+            print(f"bench: PostgreSQL skipped: {exc}", file=sys.stderr)
+        else:
+            try:
+                pg_url = cluster.create_database("bench")
+                results.append(run_target("Gatekeeper, PostgreSQL", gatekeeper_command(port := free_port(), pg_url), port, workdir, args, env, pg_url))
+            finally:
+                cluster.stop()
+
+    bare = results[0].rate
+    print(f"\n{args.connections} connections, up to {args.requests} POSTs or {args.seconds:.0f} s per target, {os.cpu_count()} CPUs\n")
+    print("| target | POSTs | POSTs/s | p50 ms | p99 ms | vs bare |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r.name} | {r.answered} | {r.rate:.0f} | {r.percentile(50):.1f} | {r.percentile(99):.1f} | "
+              f"{r.rate / bare:.2f}x |" + (f" ({r.failed} failed)" if r.failed else ""))
+
+
+if __name__ == "__main__":
+    main()
