@@ -125,7 +125,7 @@ def after_reject(ctx: Context) -> Scenario:
 
 
 def after_accept(ctx: Context, categories: tuple[str, ...] | None) -> Scenario:
-    """Accept `categories` (None: everything), then reload: only their vendors, declared cookies (rules 8, 13)."""
+    """Accept `categories` (None: everything; then also a reload): only their vendors, declared cookies (rules 8, 13)."""
     name = "accept all" if categories is None else f"accept {', '.join(categories)} only"
     scenario = Scenario(name, categories)
     where = {"page": ctx.url, "scenario": scenario.name}
@@ -136,11 +136,12 @@ def after_accept(ctx: Context, categories: tuple[str, ...] | None) -> Scenario:
         mark = visit.log.mark()
         banners.accept(visit.page, banner, categories)
         visit.settle()
-        visit.reload()  # a return visit: granted tags start from the stored decision
-        visit.settle()
-        scenario.visited = [visit.page.url]
-        if categories is None or len(ctx.declaration.optional_categories if ctx.declaration else ()) <= 1:
+        last = categories is None or len(ctx.declaration.optional_categories if ctx.declaration else ()) <= 1
+        if last:  # a return visit: granted tags start from the stored decision, no banner
+            visit.reload()
+            visit.settle()
             scenario.screenshots["after accept"] = visit.screenshot()
+        scenario.visited = [visit.page.url]
         scenario.requests, scenario.cookies, scenario.storage = list(visit.log.requests), visit.cookies(), visit.storage()
         scenario.findings += checks.requests_outside_choice(visit.log.requests[mark:], categories, ctx.declaration, **where)
         scenario.findings += checks.cookies_outside_choice(scenario.cookies, categories, ctx.declaration, **where)
