@@ -55,9 +55,15 @@ def playwright_instance():
         yield playwright
 
 
+# Only the shop (127.0.0.1) resolves: a tracker request that escapes the stand-ins fails
+# instead of reaching the real vendor from a CI runner.
+OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+
+
 @pytest.fixture(scope="session")
 def browser(playwright_instance):
-    chromium = gk_browser.launch(playwright_instance)
+    options = gk_browser.launch_options()
+    chromium = playwright_instance.chromium.launch(**{**options, "args": [*options["args"], OFFLINE]})
     yield chromium
     chromium.close()
 
@@ -74,6 +80,16 @@ def context(browser, tracker_log):
     ctx.set_default_timeout(5_000)
     tracker_log.attach(ctx)
     route_trackers(ctx)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def cached_context(browser, tracker_log):
+    """A fresh visitor with the HTTP cache on: no routing (routing turns the cache off)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    ctx.set_default_timeout(5_000)
+    tracker_log.attach(ctx)
     yield ctx
     ctx.close()
 

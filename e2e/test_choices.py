@@ -153,3 +153,24 @@ def test_08_a_cookie_with_a_swapped_payload_reads_as_undecided(site, server, con
     reload_with_consent_cookie(context, page, server, f"{encode_payload(forged)}.{signature}")
 
     assert_undecided_and_silent(page, context, tracker_log, mark)
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+def test_08_a_forged_cookie_reads_as_undecided_when_the_bundle_is_cached(site, server, cached_context, tracker_log):
+    """The same forgery with Chromium's HTTP cache on: the bundle comes back as a 304."""
+    page = cached_context.new_page()
+    bundle_statuses = []
+    page.on("response", lambda r: "/gk/" in r.url and r.url.endswith(".js") and bundle_statuses.append(r.status))
+    open_demo(page, server, site)
+    wait_for_banner(page)
+    choose(page, "reject")
+    tracker_log.settle(page)
+    payload, signature = decode_token(cookies(cached_context)[COOKIE]["value"])
+    forged = {**payload, "granted": list(SITES[site].all_categories)}
+
+    mark = tracker_log.mark()
+    bundle_statuses.clear()
+    reload_with_consent_cookie(cached_context, page, server, f"{encode_payload(forged)}.{signature}")
+
+    assert bundle_statuses and all(status == 304 for status in bundle_statuses), bundle_statuses
+    assert_undecided_and_silent(page, cached_context, tracker_log, mark)
