@@ -18,6 +18,8 @@ from .network import Seen, is_third_party
 from .storage import ObservedCookie
 from .visit import Visit
 
+PHONE = {"width": 375, "height": 667}
+
 
 @dataclass
 class Scenario:
@@ -89,11 +91,17 @@ def before_choice(ctx: Context) -> Scenario:
         where = {"page": ctx.url, "scenario": scenario.name}
         scenario.findings += checks.trackers_before_choice(scenario.requests, visit.tracker_elements(), **where)
         scenario.findings += checks.storage_before_choice(scenario.cookies, scenario.storage, ctx.declaration, **where)
-    if not ctx.banner.reject_on_first_layer:
-        label = ctx.banner.reject_label
-        problem = f"reject button {label!r} is not visible without scrolling" if label else "no reject button on the first layer"
+        # Rule 4 holds on a phone too: the same banner at 375x667.
+        visit.page.set_viewport_size(PHONE)
+        on_phone = banners.find(visit.page)
+    for banner, size in ((ctx.banner, ""), (on_phone, " at 375x667")):
+        if ctx.banner.reject_label is not None and banner.reject_on_first_layer:
+            continue
+        label = banner.reject_label
+        problem = f"reject button {label!r} is not visible without scrolling{size}" if label else "no reject button on the first layer"
         scenario.findings.append(Finding(4, ctx.banner.site or "consent banner", ctx.url, ctx.url, scenario.name,
                                          f"{problem} (accept: {ctx.banner.accept_label!r})", vendor_id=None))
+        break
     return scenario
 
 
