@@ -19,7 +19,7 @@ AUDIT_TIMEOUT = 150  # seconds for one `gatekeeper audit` run in a test
 class QAServer(Server):
     @staticmethod
     def command(port: int, db_path: Path) -> list[str]:
-        return [*Server.command(port, db_path), "--qa-fixtures", "true"]
+        return [*Server.command(port, db_path), "--qa-fixtures"]
 
     def qa_url(self, name: str) -> str:
         return f"{self.url}/qa/{name}"

@@ -26,8 +26,11 @@ def settings_options(*names: str):
 
     def decorate(command):
         for name, default, help_text in reversed([d for d in declared() if d[0] in names]):
+            flag = f"--{name.replace('_', '-')}"
+            # A yes/no setting is a plain switch: `--qa-fixtures`, `--no-qa-fixtures`.
+            flags = (f"{flag}/--no-{flag[2:]}",) if isinstance(default, bool) else (flag,)
             command = click.option(
-                f"--{name.replace('_', '-')}",
+                *flags,
                 name,
                 envvar=env_name(name),
                 default=default,

@@ -72,3 +72,21 @@ def test_development_key_is_generated_once_and_kept(tmp_path):
     assert resolve_secret_keys(settings) == first  # not a fresh key per process
     assert oct((tmp_path / "secret").stat().st_mode & 0o777) == "0o600"
     assert resolve_secret_keys(Settings(secret_keys="new, old")) == ["new", "old"]
+
+
+def test_yes_no_settings_are_switches(tmp_path):
+    from gatekeeper import cli
+
+    seen = {}
+
+    @cli.main.command("probe-switch")
+    @cli.settings_options("qa_fixtures")
+    def probe(qa_fixtures):
+        seen["value"] = qa_fixtures
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["probe-switch", "--qa-fixtures"]).exit_code == 0 and seen["value"] is True
+    assert runner.invoke(main, ["probe-switch", "--no-qa-fixtures"], env={"GATEKEEPER_QA_FIXTURES": "1"}).exit_code == 0
+    assert seen["value"] is False
+    assert runner.invoke(main, ["probe-switch"], env={"GATEKEEPER_QA_FIXTURES": "true"}).exit_code == 0 and seen["value"] is True
+    cli.main.commands.pop("probe-switch")
