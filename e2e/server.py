@@ -34,7 +34,7 @@ class Server:
     process: subprocess.Popen | None = None
 
     @classmethod
-    def start(cls, workdir: Path, *, timeout: float = 20.0) -> Server:
+    def start(cls, workdir: Path, *, timeout: float = 60.0) -> Server:
         port = free_port()
         db_path = workdir / "consent.db"
         log_path = workdir / "server.log"

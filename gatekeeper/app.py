@@ -57,19 +57,27 @@ def create_app(settings: Settings | None = None, sites: dict[str, Site] | None =
             await engine.dispose()
 
     app = Starlette(
-        routes=[Route("/", index), Route("/healthz", healthz), *api.routes, *assets.routes, *pages.routes,
-                *declaration.routes, *(qa_fixtures.routes if settings.qa_fixtures else ())],
+        routes=[
+            Route("/", index),
+            Route("/healthz", healthz),
+            *api.routes,
+            *assets.routes,
+            *pages.routes,
+            *declaration.routes,
+            *admin.routes,
+            *(qa_fixtures.routes if settings.qa_fixtures else ()),
+        ],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.sites = sites
     app.state.bundles = {site_id: build_bundle(site) for site_id, site in sites.items()}
-    app.state.signer = TokenSigner(resolve_secret_keys(settings))
+    keys = resolve_secret_keys(settings)
+    app.state.signer = TokenSigner(keys)
     app.state.engine = engine
     app.state.consent_log = consent_log
-    app.router.routes.extend(admin.routes)
     app.state.admin_credentials = Credentials.from_settings(settings)
-    app.state.admin_sessions = Sessions(resolve_secret_keys(settings))
+    app.state.admin_sessions = Sessions(keys)
     app.state.admin_throttle = LoginThrottle()
     return app
