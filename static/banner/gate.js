@@ -20,7 +20,7 @@ w.gtag = w.gtag || gtag
 gtag('consent', 'default', {
   ad_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied',
   analytics_storage: 'denied', functionality_storage: 'denied',
-  personalization_storage: 'denied', security_storage: 'granted',
+  personalization_storage: 'denied', security_storage: 'denied',
 })
 
 const allows = (category) => category === 'necessary' || !!(decision && decision.categories[category])
@@ -67,7 +67,9 @@ function deleteCookies(category) {
 
 function consentUpdate(categories) {
   const state = (granted) => granted ? 'granted' : 'denied'
+  // Every decision keeps `necessary`, which covers the shop's own functional and security storage.
   const update = {
+    functionality_storage: 'granted', security_storage: 'granted',
     analytics_storage: state(categories.analytics),
     ad_storage: state(categories.marketing),
     ad_user_data: state(categories.marketing),
