@@ -71,8 +71,9 @@ def _script(request: Request, cache_control: str) -> Response:
     if bundle is None:
         return unknown_site(site_id)
     response = serve(request, bundle, JS, cache_control)
-    # The bundle reads the cookie without its key; a forged one is cleared here, on the
-    # request every page makes, so it never outlives one page view.
+    # The bundle reads the cookie without its key; a forged one is cleared here. The plain
+    # URL is revalidated on every page view, so there a forgery never outlives one; the
+    # immutable hashed URL is not requested again (README: pin it only with a backend check).
     value = request.cookies.get(COOKIE_NAME)
     if value is not None and request.app.state.signer.verify(value) is None:
         clear_consent_cookie(response, request, request.app.state.sites[site_id])
