@@ -2,7 +2,7 @@ FROM python:3.11-slim
 
 RUN useradd --create-home --uid 10001 gatekeeper
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY gatekeeper ./gatekeeper
 COPY static ./static
 COPY sites ./sites
