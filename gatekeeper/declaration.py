@@ -52,7 +52,7 @@ def declaration(site: Site) -> dict:
                 "name": service.name,
                 "category": service.category,
                 "vendor": service.vendor,
-                "location": service.location,
+                "location": texts(service.location),
                 "outside_eu": service.outside_eu,
                 "privacy_url": service.privacy_url,
                 "purpose": texts(service.purpose),

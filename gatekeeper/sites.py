@@ -71,7 +71,7 @@ class Service(Struct):
     category: Slug
     vendor: str
     purpose: Text
-    location: str
+    location: Text  # where the vendor processes the data, e.g. { nl = "Verenigde Staten", … }
     outside_eu: bool
     privacy_url: Url
     loader: Loader
@@ -98,6 +98,9 @@ class Site(Struct):
     languages: Annotated[tuple[Language, ...], msgspec.Meta(min_length=1)] = ("en",)
     categories: tuple[Category, ...] = ()
     services: tuple[Service, ...] = ()
+    # The bundle's own "cookie settings" control, in a corner of every page. "none" only
+    # when the shop links gatekeeper.show() or [data-gk-open] itself on every page.
+    settings_button: Literal["bottom-left", "bottom-right", "none"] = "bottom-left"
     # Per-language overrides of the built-in banner texts: texts.nl.title = "…"
     texts: dict[Language, dict[str, str]] = {}
 

@@ -144,9 +144,12 @@ def test_nothing_is_pre_ticked(ecomarket, lang):
 
 
 def test_preferences_list_every_service(ecomarket, sites):
+    site = sites["ecomarket"]
     html = ecomarket.prefs["en"].body.decode()
-    for service in sites["ecomarket"].services:
-        assert service.name in html and service.location in html
+    for service in site.services:
+        assert service.name in html and site.text(service.location, "en") in html
+    # Locations are per-language text: a French visitor does not read "Verenigde Staten".
+    assert "États-Unis" in ecomarket.prefs["fr"].body.decode() and "Verenigde Staten" not in ecomarket.prefs["fr"].body.decode()
     assert html.count("<dd>Yes</dd>") == 3 and html.count("<dd>No</dd>") == 1  # outside the EU
 
 

@@ -139,7 +139,7 @@ def test_cookie_declaration_lists_every_service_and_cookie(client, lang):
     html = response.text
     assert f'<html lang="{lang}">' in html
     for service in site.services:
-        for fact in (service.name, service.vendor, service.location, f'href="{service.privacy_url}"'):
+        for fact in (service.name, service.vendor, site.text(service.location, lang), f'href="{service.privacy_url}"'):
             assert fact.replace("'", "&#39;") in html, fact
         for cookie in service.cookies:
             row = re.search(rf'<tr data-cookie="{re.escape(cookie.name)}">(.*?)</tr>', html).group(1)
