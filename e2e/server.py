@@ -32,16 +32,23 @@ class Server:
     db_path: Path
     log_path: Path
     process: subprocess.Popen | None = None
+    secret_keys: str = ""
 
     @classmethod
-    def start(cls, workdir: Path, *, timeout: float = 60.0) -> Server:
+    def start(
+        cls, workdir: Path, *, timeout: float = 60.0, sites_dir: Path | None = None, secret_keys: str | None = None
+    ) -> Server:
+        """A server on a free port; pass another server's `secret_keys` to share its cookies."""
         port = free_port()
         db_path = workdir / "consent.db"
         log_path = workdir / "server.log"
         command = cls.command(port, db_path)
+        if sites_dir is not None:  # the last --sites-dir wins, also after a subclass's options
+            command += ["--sites-dir", str(sites_dir)]
+        keys = secret_keys or secrets.token_hex(32)
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")}
-        env.update(GATEKEEPER_SECRET_KEYS=secrets.token_hex(32), PYTHONUNBUFFERED="1")
-        server = cls(url=f"http://127.0.0.1:{port}", db_path=db_path, log_path=log_path)
+        env.update(GATEKEEPER_SECRET_KEYS=keys, PYTHONUNBUFFERED="1")
+        server = cls(url=f"http://127.0.0.1:{port}", db_path=db_path, log_path=log_path, secret_keys=keys)
         with log_path.open("wb") as log:
             server.process = subprocess.Popen(
                 command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
