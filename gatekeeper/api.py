@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import errors
+from . import errors, receipts
 from .consent_log import ConsentRecord
 from .cookies import clear_consent_cookie, expire_declared_cookies, set_consent_cookie
 from .decisions import (
@@ -24,6 +24,7 @@ from .decisions import (
     WithdrawalRequest,
     decide,
     decode,
+    honour_gpc,
     language_for,
     refusal,
 )
@@ -114,11 +115,11 @@ async def post_consent(request: Request) -> Response:
     consent = decode(body, ConsentRequest)
     site = _site(request, consent.site)
     origin = _check_origin(request, site)
-    decision = decide(site, consent)
+    decision, source = honour_gpc(decide(site, consent), consent.source, request.headers.get("sec-gpc") == "1")
     previous = _current_token(request, site)
     consent_id = previous.id if previous else secrets.token_urlsafe(16)
     language = language_for(site, consent.language)
-    record = _record(request, site, consent_id, "update" if previous else "grant", decision, language, consent.source)
+    record = _record(request, site, consent_id, "update" if previous else "grant", decision, language, source)
     if record is None:
         # Bots get an answer their page can work with, but no record and no cookie.
         return _cors(JSONResponse({"status": "not_recorded", "reason": "bot"}, status_code=200), origin)
@@ -193,15 +194,13 @@ async def delete_consent(request: Request) -> Response:
 
 async def get_receipt(request: Request) -> Response:
     consent_id = request.path_params["consent_id"]
-    if len(consent_id) > 32:
-        raise errors.NotFound(f"no consent with id {consent_id!r}")
-    records = await request.app.state.consent_log.records_for(consent_id)
-    if not records:
+    found = await receipts.receipt(request.app.state.engine, request.app.state.consent_log, consent_id)
+    if found is None:
         raise errors.NotFound(f"no consent with id {consent_id!r}")
     return JSONResponse(
         {
             "consent_id": consent_id,
-            "site": records[0].site,
+            "site": found.records[0].site,
             "records": [
                 {
                     "action": r.action,
@@ -212,8 +211,22 @@ async def get_receipt(request: Request) -> Response:
                     "source": r.source,
                     "text_hash": r.text_hash,
                 }
-                for r in reversed(records)
+                for r in reversed(found.records)
             ],
+            # What the visitor was shown, by the hash each record carries: its words, the
+            # exact markup and the public config, verified against the hash.
+            "texts": {
+                text_hash: {
+                    "language": t.language,
+                    "revision": t.revision,
+                    "first_seen": t.first_seen.isoformat(),
+                    "verified": t.verified,
+                    "text": t.text,
+                    "markup": t.markup,
+                    "config": t.config,
+                }
+                for text_hash, t in found.texts.items()
+            },
         },
         headers={"Cache-Control": "no-store"},
     )

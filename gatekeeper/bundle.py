@@ -60,7 +60,7 @@ class Asset:
 @dataclass(frozen=True, kw_only=True)
 class Bundle(Asset):
     site_id: str
-    # Language -> the exact markup shown in it (first layer + preferences), and its sha256.
+    # Language -> everything shown in it (first layer, preferences, config), and its sha256.
     texts: Mapping[str, str]
     text_hashes: Mapping[str, str]
     # Language -> the preferences layer, served from /gk/<site>/prefs/<lang>.html.
@@ -92,10 +92,15 @@ def _loader(loader) -> dict:
     raise TypeError(f"unknown loader {loader!r}")
 
 
+# First-party cookies the vendors' own snippets set, deleted on withdrawal even when a
+# shop's own tag (not a configured service) brought them.
+WELL_KNOWN_COOKIES = {"analytics": ("_ga", "_ga_*"), "marketing": ("_gcl_*", "_fbp", "_fbc")}
+
+
 def public_config(site: Site) -> dict:
     """What the browser may know about a site: nothing secret, nothing it does not use."""
     optional = site.optional_categories
-    return {
+    config = {
         "site": site.id,
         "revision": site.revision,
         "consent_days": site.consent_days,
@@ -106,9 +111,15 @@ def public_config(site: Site) -> dict:
         ],
         # Declared first-party cookie names and patterns, deleted when a category is refused.
         "cookies": {
-            c: [k.name for s in site.services_in(c) for k in s.cookies if k.first_party] for c in optional
+            c: list(dict.fromkeys([k.name for s in site.services_in(c) for k in s.cookies if k.first_party]
+                                  + list(WELL_KNOWN_COOKIES.get(c, ()))))
+            for c in optional
         },
+        "settings": site.settings_button,
     }
+    if site.settings_button != "none":
+        config["label"] = {lang: site_texts(site, lang)["settings"] for lang in site.languages}
+    return config
 
 
 def render_banner(site: Site, language: str, layer: str) -> str:
@@ -121,6 +132,18 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def shown_markup(site: Site, language: str) -> str:
+    """Everything a visitor in `language` can be shown, the sha256 of which each record
+    carries: the first layer, the preferences layer and the public config (categories,
+    services, the settings control's label) the bundle acted on."""
+    config = _json(public_config(site)).replace("</", "<\\/")
+    return (
+        render_banner(site, language, "first")
+        + render_banner(site, language, "prefs")
+        + f'<script type="application/json" data-gk-config>{config}</script>'
+    )
+
+
 def build_bundle(site: Site) -> Bundle:
     first = {lang: render_banner(site, lang, "first") for lang in site.languages}
     prefs = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
@@ -131,7 +154,7 @@ def build_bundle(site: Site) -> Bundle:
         f'{_static("gate.js")}\n{_static("banner.js")}\n}})();\n'
     )
     asset = Asset.of(rjsmin.jsmin(source).encode("utf-8"))
-    shown = {lang: first[lang] + prefs[lang] for lang in site.languages}
+    shown = {lang: shown_markup(site, lang) for lang in site.languages}
     return Bundle(
         **vars(asset),
         site_id=site.id,

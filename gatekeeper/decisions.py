@@ -78,6 +78,22 @@ def decide(site: Site, request: ConsentRequest) -> Decision:
     return Decision(categories=categories, revision=site.revision)
 
 
+def honour_gpc(decision: Decision, source: str, gpc: bool) -> tuple[Decision, str]:
+    """Global Privacy Control (`Sec-GPC: 1`) opts out of marketing and never counts as consent.
+
+    "Accept all" on the first layer leaves marketing off (only switching it on in the
+    preferences overrides the signal), and a decision without marketing made under the
+    signal is recorded with source `gpc`, whatever the bundle could tell.
+    """
+    if not gpc or "marketing" not in decision.categories:
+        return decision, source
+    if source in ("banner", "gpc") and decision.categories["marketing"]:
+        decision = Decision(categories={**decision.categories, "marketing": False}, revision=decision.revision)
+    if not decision.categories["marketing"] and source in ("banner", "preferences", "gpc"):
+        source = "gpc"
+    return decision, source
+
+
 def refusal(site: Site) -> Decision:
     return Decision(categories={"necessary": True} | {c: False for c in site.optional_categories}, revision=site.revision)
 

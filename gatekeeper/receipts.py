@@ -8,6 +8,7 @@ a receipt still shows last year's wording after the banner has changed.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -40,6 +41,13 @@ class BannerText:
     def text(self) -> str:
         return visible_text(self.markup)
 
+    @property
+    def config(self) -> dict | None:
+        """The public config the bundle acted on (None for texts archived before it was hashed)."""
+        parser = _Text()
+        parser.feed(self.markup)
+        return json.loads(parser.config) if parser.config else None
+
 
 @dataclass(frozen=True)
 class Receipt:
@@ -49,12 +57,24 @@ class Receipt:
 
 
 class _Text(HTMLParser):
+    """The words of the markup; the config's <script> is collected apart, as data."""
+
     def __init__(self) -> None:
         super().__init__()
         self.parts: list[str] = []
+        self.config = ""
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag) -> None:
+        self._in_script = False
 
     def handle_data(self, data: str) -> None:
-        if data.strip():
+        if self._in_script:
+            self.config += data
+        elif data.strip():
             self.parts.append(" ".join(data.split()))
 
 
@@ -66,9 +86,9 @@ def visible_text(markup: str) -> str:
 
 def banner_markup(site: Site, language: str) -> str:
     """The markup whose sha256 the bundle hands the API as the text shown."""
-    from .bundle import render_banner
+    from .bundle import shown_markup
 
-    return render_banner(site, language, "first") + render_banner(site, language, "prefs")
+    return shown_markup(site, language)
 
 
 async def archive_banner_texts(engine: AsyncEngine, sites: dict[str, Site], text_hashes: dict[str, dict[str, str]]) -> int:

@@ -9,9 +9,9 @@ CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)
 ALL_OFF = {"analytics": False, "marketing": False, "social": False, "personalisation": False}
 
 
-def post(client, body, origin=ORIGIN, content_type="application/json", ua=CHROME, base="", **kwargs):
+def post(client, body, origin=ORIGIN, content_type="application/json", ua=CHROME, base="", headers=None, **kwargs):
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    headers = {"Content-Type": content_type, "User-Agent": ua}
+    headers = {"Content-Type": content_type, "User-Agent": ua, **(headers or {})}
     if origin:
         headers["Origin"] = origin
     return client.post(f"{base}/api/v1/consent", content=data, headers=headers, **kwargs)
@@ -98,6 +98,39 @@ def test_receipt_lists_every_record_of_a_consent_id(client):
     missing = client.get("/api/v1/consent/doesnotexist")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 
+
+def test_receipt_shows_the_text_and_config_the_visitor_saw(client):
+    consent_id = post(client, decision({"analytics": True}, language="fr")).json()["consent_id"]
+    body = client.get(f"/api/v1/consent/{consent_id}").json()
+    [record] = body["records"]
+    shown = body["texts"][record["text_hash"]]
+    assert shown["verified"] is True and shown["language"] == "fr"
+    assert "Tout refuser" in shown["text"] and "Vos préférences" in shown["text"]
+    assert "États-Unis" in shown["text"]  # the preferences layer, in French
+    assert shown["config"]["site"] == "ecomarket" and shown["config"]["label"]["fr"] == "Paramètres des cookies"
+    assert '"site"' not in shown["text"]  # the config is data, not words on the banner
+
+
+@pytest.mark.parametrize(
+    ("source", "asked", "granted", "recorded"),
+    [
+        ("banner", {"analytics": True, "marketing": True}, {"analytics": True, "marketing": False}, "gpc"),
+        ("banner", {}, {}, "gpc"),
+        ("preferences", {"marketing": True}, {"marketing": True}, "preferences"),
+        ("placeholder", {"social": True}, {"social": True}, "placeholder"),
+    ],
+)
+def test_gpc_header_opts_out_of_marketing_and_is_recorded(client, records, source, asked, granted, recorded):
+    response = post(client, decision(asked, source=source), headers={"Sec-GPC": "1"})
+    assert response.status_code == 201, response.text
+    assert response.json()["decision"]["categories"] == {"necessary": True, **ALL_OFF, **granted}
+    assert records()[-1]["source"] == recorded
+
+
+def test_without_gpc_the_source_is_the_bundles(client, records):
+    post(client, decision({"marketing": True}))
+    assert records()[-1]["source"] == "banner"
+    assert json.loads(records()[-1]["categories"])["marketing"] is True
 
 @pytest.mark.parametrize(
     "request_kwargs, status, code",
