@@ -2,24 +2,40 @@
 // It only produces decisions (through the gate's decide/withdraw) and loads no tag itself.
 
 const gpc = navigator.globalPrivacyControl === true && optional.includes('marketing')
-let host, root, prefsMarkup, returnFocus
+let host, root, prefsMarkup, returnFocus, control, sheet
 
 const $ = (selector) => root.querySelector(selector)
 const inPrefs = () => !$('[data-layer=prefs]').hidden
 
+// One constructed stylesheet serves the banner and the settings control.
+function shadow(tag, html, delegatesFocus) {
+  const el = doc.createElement(tag)
+  const r = el.attachShadow({ mode: 'open', delegatesFocus })
+  if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS)
+  r.adoptedStyleSheets = [sheet]
+  r.innerHTML = html
+  doc.body.appendChild(el)
+  return [el, r]
+}
+
+// The bundle's own "cookie settings" control, shown whenever the banner is closed:
+// withdrawing must be as easy as consenting, on every page of the shop.
+function settings() {
+  if (CONFIG.settings === 'none') return
+  const [el, r] = shadow('gatekeeper-settings', '<button type="button"></button>', true)
+  el.dataset.pos = CONFIG.settings
+  r.firstChild.textContent = CONFIG.label[lang]
+  r.firstChild.onclick = show
+  control = el
+}
+
 function build() {
-  host = doc.createElement('gatekeeper-banner')
-  root = host.attachShadow({ mode: 'open' })
-  const sheet = new CSSStyleSheet()
-  sheet.replaceSync(CSS)
-  root.adoptedStyleSheets = [sheet]
-  root.innerHTML = MARKUP[lang]
+  [host, root] = shadow('gatekeeper-banner', MARKUP[lang])
   // Links to Gatekeeper's own pages resolve against the bundle's origin, not the shop's.
   root.querySelectorAll('a[data-gk-local]').forEach((a) => { a.href = base + a.getAttribute('href') })
   if (gpc) $('[data-gk-gpc]').hidden = false
   root.addEventListener('click', onClick)
   root.addEventListener('keydown', onKey)
-  doc.body.appendChild(host)
 }
 
 function layer(prefs) {
@@ -34,6 +50,7 @@ function show() {
   if (!host) build()
   if (host.hidden !== false) returnFocus = doc.activeElement
   host.hidden = false
+  if (control) control.hidden = true
   layer(false)
   $('[role=dialog]').focus({ preventScroll: true })
   if (decision) openPrefs()
@@ -42,6 +59,7 @@ function show() {
 function hide() {
   if (!host || host.hidden) return
   host.hidden = true
+  if (control) control.hidden = false
   if (returnFocus && returnFocus !== doc.body && returnFocus.isConnected) returnFocus.focus({ preventScroll: true })
 }
 
@@ -60,8 +78,18 @@ async function openPrefs() {
   box.querySelectorAll('input[data-category]:not(:disabled)').forEach((input) => {
     input.checked = allows(input.dataset.category)
   })
+  $('[data-gk-withdrawn]').hidden = true
   layer(true)
   $('#gk-prefs-title').focus({ preventScroll: true })
+}
+
+// Scripts already running cannot be unloaded: say so, and offer the reload that stops them.
+async function withdrawn(source) {
+  await withdraw(source)
+  await openPrefs()
+  const note = $('[data-gk-withdrawn]')
+  note.hidden = false
+  note.focus()
 }
 
 function onClick(event) {
@@ -70,8 +98,9 @@ function onClick(event) {
   const action = button.dataset.gk
   const source = inPrefs() ? 'preferences' : 'banner'
   if (action === 'prefs') return openPrefs()
+  if (action === 'reload') return location.reload()
+  if (action === 'withdraw') return withdrawn(source)
   hide()
-  if (action === 'withdraw') return withdraw(source)
   const choice = {}
   for (const c of optional) {
     choice[c] = action === 'accept' || (action === 'save' && $('input[data-category="' + c + '"]').checked)
@@ -108,6 +137,7 @@ w.addEventListener('gatekeeper:consent', hide)
 gatekeeper.show = show
 
 function start() {
+  settings()
   if (!decision) show()
 }
 if (doc.body) start()
