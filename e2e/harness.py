@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -145,6 +146,34 @@ def same_site_links(page: Page, site: str, limit: int = 2) -> list[str]:
         f"/demo/{site}",
     )
     return list(dict.fromkeys(hrefs))[:limit]
+
+
+_BANNER_TEXT = """() => {
+  const texts = [];
+  // The banner and the bundle's cookie-settings control; text nodes one by one, so words
+  // of adjacent elements never run together, hidden ones included.
+  for (const host of document.querySelectorAll('gatekeeper-banner, gatekeeper-settings')) {
+    const root = host.shadowRoot;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) texts.push(walker.currentNode.data);
+    root.querySelectorAll('[aria-label],[title],[alt],[placeholder]').forEach((el) => {
+      for (const a of ['aria-label', 'title', 'alt', 'placeholder']) if (el.hasAttribute(a)) texts.push(el.getAttribute(a));
+    });
+  }
+  return texts.join('\\n');
+}"""
+
+
+def normalised(text: str) -> str:
+    """Lower case, straight apostrophes, single spaces: for comparing wording."""
+    return re.sub(r"\s+", " ", text.replace("\u2019", "'").replace("\u00a0", " ")).lower()
+
+
+def banner_texts(page: Page) -> str:
+    """Every text of the banner on the open page: first layer, then preferences."""
+    first = page.evaluate(_BANNER_TEXT)
+    open_preferences(page)
+    return first + "\n" + page.evaluate(_BANNER_TEXT)
 
 
 # --- what the demo sites promise (sites/*.toml, the demo pages) -------------------------

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from .harness import BANNER, SITES, open_demo, open_preferences, wait_for_banner
+from .harness import BANNER, SITES, banner_texts, normalised, open_demo, wait_for_banner
 
 VIEWPORTS = [(1280, 800), (375, 667)]
 # Everything a visitor can see of a button's weight; the box size is compared apart.
@@ -142,30 +142,6 @@ SHAMING = {
 # Every language's phrases apply to every language: a French phrase in a Dutch banner is
 # still shaming (and a sign of a mixed-up override).
 ALL_SHAMING = tuple(phrase for phrases in SHAMING.values() for phrase in phrases)
-
-VISIBLE_TEXT = """() => {
-  const root = document.querySelector('gatekeeper-banner').shadowRoot;
-  // Text nodes one by one, so words of adjacent elements never run together; hidden ones too.
-  const walker = document.createTreeWalker(root.querySelector('[role=dialog]'), NodeFilter.SHOW_TEXT);
-  const texts = [];
-  while (walker.nextNode()) texts.push(walker.currentNode.data);
-  root.querySelectorAll('[aria-label],[title],[alt],[placeholder]').forEach((el) => {
-    for (const a of ['aria-label', 'title', 'alt', 'placeholder']) if (el.hasAttribute(a)) texts.push(el.getAttribute(a));
-  });
-  return texts.join('\\n');
-}"""
-
-
-def normalised(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("\u2019", "'").replace("\u00a0", " ")).lower()
-
-
-def banner_texts(page) -> str:
-    """The first layer and the preferences layer of the banner on the open page."""
-    first = page.evaluate(VISIBLE_TEXT)
-    open_preferences(page)
-    return first + "\n" + page.evaluate(VISIBLE_TEXT)
-
 
 @pytest.mark.parametrize("site", sorted(SITES))
 def test_06_neutral_wording(site, server, context, page):
