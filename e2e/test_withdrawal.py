@@ -126,3 +126,41 @@ def test_10_the_settings_control_follows_the_site_setting(server, context, page)
     page.keyboard.press("Escape")
     control.wait_for(state="visible")
     assert not banner_visible(page)
+
+
+def test_10_withdrawal_deletes_tracker_cookies_on_the_parent_domain(server, context, page):
+    """A shop at www.shop.test (routed, no DNS) embedding the bundle from the Gatekeeper
+    server: cookies set on .shop.test by the vendors' scripts go too."""
+    shop = "http://www.shop.test"
+    html = '<!doctype html><html lang="en"><title>Shop</title><main><h1>Shop</h1></main>' \
+           '<script src="/gk/ecomarket.js"></script></html>'
+
+    def shop_or_gatekeeper(route):
+        path = urlsplit(route.request.url).path
+        if path.startswith(("/gk/", "/api/")):  # Gatekeeper behind the shop's proxy
+            route.fulfill(response=route.fetch(url=server.url + path))
+        else:
+            route.fulfill(body=html, content_type="text/html")
+
+    context.route(f"{shop}/**", shop_or_gatekeeper)
+    # A genuine token (the server clears forged ones when the bundle is fetched).
+    token = page.request.post(
+        f"{server.url}/api/v1/consent", headers={"Origin": server.url},
+        data={"site": "ecomarket", "revision": 1, "source": "api", "categories": {
+            "analytics": True, "marketing": True, "social": False, "personalisation": False}},
+    ).json()["token"]
+    planted = [("_ga", ".shop.test"), ("_ga_ECOM12345", ".shop.test"), ("_gcl_au", ".shop.test"),
+               ("_fbp", ".shop.test"), ("_fbc", "www.shop.test"), ("cart", ".shop.test")]
+    context.add_cookies(
+        [{"name": COOKIE, "value": token, "domain": "www.shop.test", "path": "/"}]
+        + [{"name": name, "value": "1", "domain": domain, "path": "/"} for name, domain in planted]
+    )
+    page.goto(f"{shop}/", wait_until="load")
+    page.wait_for_function("() => window.gatekeeper && window.gatekeeper.allows('marketing')", timeout=5_000)
+
+    page.locator(SETTINGS).click()
+    page.locator(f"{BANNER} button[data-gk=withdraw]").click()
+    page.locator(f"{BANNER} [data-gk-withdrawn]").wait_for(state="visible")
+
+    left = {(c["name"], c["domain"]) for c in context.cookies() if c["domain"].endswith("shop.test")}
+    assert left == {("cart", ".shop.test")}, left
