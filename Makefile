@@ -20,6 +20,7 @@ postgres:
 
 bench: $(STAMP) browser postgres
 	$(VENV)/bin/python -m bench
+	$(VENV)/bin/python -m bench browser
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
