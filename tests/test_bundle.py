@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from gatekeeper import assets
-from gatekeeper.bundle import build_bundle
+from gatekeeper.bundle import build_bundle, public_config
 from gatekeeper.errors import exception_handlers
 from gatekeeper.sites import load_sites, parse_site
 from gatekeeper.tokens import ConsentToken, TokenSigner
@@ -236,3 +236,26 @@ def test_preferences_layer_route(client, ecomarket):
     assert again.status_code == 304
     assert client.get("/gk/ecomarket/prefs/de.html").status_code == 404
     assert client.get("/gk/nosuchshop/prefs/fr.html").status_code == 404
+
+
+def test_config_places_the_settings_control_with_its_label_per_language(sites):
+    config = public_config(sites["ecomarket"])
+    assert config["settings"] == "bottom-left"
+    assert config["label"] == {"nl": "Cookie-instellingen", "fr": "Paramètres des cookies", "en": "Cookie settings"}
+    source = (SITES_DIR / "locomail.toml").read_text("utf-8").replace('name = "LocoMail"', 'name = "LocoMail"\nsettings_button = "none"')
+    hidden = public_config(parse_site(source))
+    assert hidden["settings"] == "none" and "label" not in hidden
+
+
+def test_withdrawal_deletes_the_well_known_tracker_cookies_too(sites):
+    cookies = public_config(sites["ecomarket"])["cookies"]
+    assert {"_ga", "_ga_*"} <= set(cookies["analytics"])
+    assert {"_gcl_*", "_fbp", "_fbc"} <= set(cookies["marketing"])
+    assert "IDE" not in cookies["marketing"]  # third-party: not the shop's to delete
+
+
+def test_text_hash_covers_the_public_config(sites, ecomarket):
+    source = (SITES_DIR / "ecomarket.toml").read_text("utf-8").replace("consent_days = 182", "consent_days = 90")
+    changed = build_bundle(parse_site(source))
+    assert changed.text_hashes["nl"] != ecomarket.text_hashes["nl"]
+    assert '"consent_days":90' in changed.texts["nl"]

@@ -45,6 +45,7 @@ def test_example_sites_follow_their_policies(sites):
 def test_minimal_site_gets_defaults():
     site = parse_site(MINIMAL, "shop.toml")
     assert (site.revision, site.consent_days, site.default_language) == (1, 182, "nl")
+    assert site.settings_button == "bottom-left"
     assert site.text({"nl": "Hallo", "en": "Hello"}, "fr") == "Hallo"
 
 
@@ -59,6 +60,7 @@ def test_minimal_site_gets_defaults():
         (('name = "Shop"', 'name = "Shop"\ncolour = "red"'), "shop.toml: (top level): Object contains unknown field `colour`"),
         (("[[services]]", "[[categories]]\nid = \"analytics\"\nname = \"x\"\ndescription = \"y\"\n\n[[services]]"),
          "shop.toml: categories[1].id: duplicate category id 'analytics'"),
+        (('name = "Shop"', 'name = "Shop"\nsettings_button = "top"'), "shop.toml: settings_button: Invalid enum value 'top'"),
         (('loader = { type = "ga4"', 'loader = { type = "pixel"'), "shop.toml: services[0].loader.type: Invalid value 'pixel' (expected one of ga4, google_ads, facebook_sdk, script)"),
     ],
 )
@@ -96,3 +98,9 @@ def test_empty_or_missing_directory(tmp_path):
 def test_sites_are_immutable(sites):
     with pytest.raises(AttributeError):
         sites["ecomarket"].revision = 2
+
+
+def test_location_is_per_language_text(sites):
+    ga = sites["ecomarket"].services[0]
+    eco = sites["ecomarket"]
+    assert [eco.text(ga.location, lang) for lang in eco.languages] == ["Verenigde Staten", "États-Unis", "United States"]
