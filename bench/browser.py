@@ -36,7 +36,7 @@ OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 SETTLE_MS = 500  # after the banner shows, for late shifts and tasks
 
 # Installed before the page's own scripts. "Visible" is when the first animation frame
-# after the banner's dialog is in the document with a box runs: the frame that paints it.
+# after the banner's dialog is in the document, with a box, runs: the frame that paints it.
 # (Not the frame's own timestamp: that is when the frame began, often before the bundle ran.)
 # Long animation frames name the scripts that ran in them, which attributes a long task
 # to the bundle (the 'longtask' entry itself only names the frame).
@@ -54,16 +54,21 @@ OBSERVE = """(() => {
       url: s.sourceURL, start: s.startTime, duration: s.duration, forced: s.forcedStyleAndLayoutDuration,
     })),
   }));
-  const shown = () => {
+  // No layout is forced here: that would land in the bundle's own task. The box is read
+  // in the next animation frame, whose layout the page does anyway.
+  const dialog = () => {
     const host = document.querySelector('gatekeeper-banner');
-    const dialog = host && !host.hidden && host.shadowRoot && host.shadowRoot.querySelector('[role=dialog]');
-    return !!dialog && dialog.getBoundingClientRect().height > 0;
+    return host && !host.hidden && host.shadowRoot && host.shadowRoot.querySelector('[role=dialog]');
+  };
+  const frame = () => {
+    if (dialog() && dialog().getBoundingClientRect().height > 0) m.visible = performance.now();
+    else requestAnimationFrame(frame);
   };
   const observer = new MutationObserver(() => {
-    if (m.inserted !== null || !shown()) return;
+    if (m.inserted !== null || !dialog()) return;
     m.inserted = performance.now();
     observer.disconnect();
-    requestAnimationFrame(() => { m.visible = performance.now(); });
+    requestAnimationFrame(frame);
   });
   observer.observe(document, { childList: true, subtree: true });
 })()"""
