@@ -49,7 +49,9 @@ def _server_log_mark(request, server):
     request.node.stash[SERVER_LOG_KEY] = (server, server.log_size())
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is open it keeps an event loop
+# running on the main thread, and any test after e2e/ calling asyncio.run() would fail.
+@pytest.fixture(scope="package")
 def playwright_instance():
     with sync_playwright() as playwright:
         yield playwright
@@ -60,7 +62,7 @@ def playwright_instance():
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance):
     options = gk_browser.launch_options()
     chromium = playwright_instance.chromium.launch(**{**options, "args": [*options["args"], OFFLINE]})
