@@ -161,9 +161,11 @@ def run(browser: Browser, base: str, loads: int, deadline: float) -> list[Series
 
 def table(results: list[Series]) -> str:
     lines = [
-        "| site | CPU | loads | bundle B, gzip / as sent | banner visible ms, median / p90 | long tasks, all "
-        "| loads with a bundle long task | bundle long task ms, median / max | of which forced layout ms, median "
-        "| CLS, median / p90 |",
+        (
+            "| site | CPU | loads | bundle B, gzip / as sent | banner visible ms, median / p90 | long tasks, all "
+            "| loads with a bundle long task | bundle long task ms, median / max | of which forced layout ms, median "
+            "| CLS, median / p90 |"
+        ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in results:

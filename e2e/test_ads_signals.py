@@ -26,9 +26,8 @@ def ads_requests(tracker_log):
     found = []
     for seen in tracker_log.requests:
         host = urlsplit(seen.url).hostname or ""
-        if seen.vendor and seen.vendor.id == "google_ads":
-            found.append(seen.url)
-        elif "googleads" in host or "googleadservices" in host or host.endswith("doubleclick.net"):
+        by_vendor = seen.vendor is not None and seen.vendor.id == "google_ads"
+        if by_vendor or "googleads" in host or "googleadservices" in host or host.endswith("doubleclick.net"):
             found.append(seen.url)
     return found
 

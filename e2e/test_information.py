@@ -19,7 +19,6 @@ from .harness import (
     SITES,
     banner_texts,
     choose,
-    cookies,
     normalised,
     open_demo,
     wait_for_banner,
@@ -88,7 +87,7 @@ def test_12_first_layer_informs(site, server, context, page, configs):
             assert set(shown["cookies"]) == {cookie.name for cookie in service.cookies}, (service.id, shown["cookies"])
             for cookie in service.cookies:
                 lifetime = f"{cookie.lifetime_days} {t['days']}" if cookie.lifetime_days else t["session"]
-                name, shown_lifetime, purpose, *_ = shown["cookies"][cookie.name]
+                _, shown_lifetime, purpose, *_ = shown["cookies"][cookie.name]
                 assert (shown_lifetime, purpose) == (lifetime, config.text(cookie.purpose, lang)), (lang, cookie.name)
 
 

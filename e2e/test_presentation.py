@@ -123,7 +123,7 @@ def test_05_equal_weight(site, server, context, page):
         wait_for_banner(page)
         for width, height in VIEWPORTS:
             page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_function("() => innerWidth === %d" % width, timeout=2_000)
+            page.wait_for_function(f"() => innerWidth === {width}", timeout=2_000)
             assert_equal_weight(page, f"{site} {lang} {width}x{height}")
         page.set_viewport_size({"width": 1280, "height": 800})
 
