@@ -15,7 +15,7 @@ from .bundle import Asset
 from .cookies import COOKIE_NAME, clear_consent_cookie
 
 JS = "text/javascript; charset=utf-8"
-HTML = "text/html; charset=utf-8"
+JSON = "application/json"
 REVALIDATE = "no-cache"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -96,7 +96,7 @@ async def preferences(request: Request) -> Response:
     asset = bundle.prefs.get(request.path_params["lang"]) if bundle else None
     if asset is None:
         return Response("Not found", status_code=404, media_type="text/plain")
-    response = serve(request, asset, HTML, REVALIDATE)
+    response = serve(request, asset, JSON, REVALIDATE)
     # Fetched by the bundle from the shop's pages, which may be another origin; public text.
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
@@ -105,5 +105,5 @@ async def preferences(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route("/gk/{site}.{digest}.js", hashed_script, methods=["GET", "HEAD"]),
     Route("/gk/{site}.js", script, methods=["GET", "HEAD"]),
-    Route("/gk/{site}/prefs/{lang}.html", preferences, methods=["GET", "HEAD"]),
+    Route("/gk/{site}/prefs/{lang}.json", preferences, methods=["GET", "HEAD"]),
 ]

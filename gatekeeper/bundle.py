@@ -63,7 +63,8 @@ class Bundle(Asset):
     # Language -> everything shown in it (first layer, preferences, config), and its sha256.
     texts: Mapping[str, str]
     text_hashes: Mapping[str, str]
-    # Language -> the preferences layer, served from /gk/<site>/prefs/<lang>.html.
+    # Language -> the preferences layer with its own CSS, as JSON {"css", "html"}, served
+    # from /gk/<site>/prefs/<lang>.json on first open.
     prefs: Mapping[str, Asset]
 
 
@@ -148,6 +149,7 @@ def build_bundle(site: Site) -> Bundle:
     first = {lang: render_banner(site, lang, "first") for lang in site.languages}
     prefs = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
     css = rcssmin.cssmin(_static("banner.css"))
+    prefs_css = rcssmin.cssmin(_static("prefs.css"))
     source = (
         f'(()=>{{"use strict";const CONFIG={_json(public_config(site))},'
         f"MARKUP={_json(first)},CSS={_json(css)};\n"
@@ -160,5 +162,5 @@ def build_bundle(site: Site) -> Bundle:
         site_id=site.id,
         texts=MappingProxyType(shown),
         text_hashes=MappingProxyType({lang: hashlib.sha256(html.encode("utf-8")).hexdigest() for lang, html in shown.items()}),
-        prefs=MappingProxyType({lang: Asset.of(html.encode("utf-8")) for lang, html in prefs.items()}),
+        prefs=MappingProxyType({lang: Asset.of(_json({"css": prefs_css, "html": html}).encode("utf-8")) for lang, html in prefs.items()}),
     )

@@ -1,5 +1,6 @@
 import gzip
 import hashlib
+import json
 import re
 import time
 from html.parser import HTMLParser
@@ -18,6 +19,11 @@ from gatekeeper.tokens import ConsentToken, TokenSigner
 
 SITES_DIR = Path(__file__).resolve().parent.parent / "sites"
 BUDGET = 6144  # bytes gzipped before the first click (DESIGN.md, "Budgets")
+
+
+def prefs_html(bundle, lang: str) -> str:
+    """The preferences layer's markup, as the bundle fetches it on first open."""
+    return json.loads(bundle.prefs[lang].body)["html"]
 
 
 class Tags(HTMLParser):
@@ -99,7 +105,7 @@ def test_text_hashes_cover_exactly_what_each_language_shows(ecomarket):
     for lang, digest in ecomarket.text_hashes.items():
         shown = ecomarket.texts[lang]
         assert digest == hashlib.sha256(shown.encode()).hexdigest()
-        assert ecomarket.prefs[lang].body.decode() in shown
+        assert prefs_html(ecomarket, lang) in shown
     assert len(set(ecomarket.text_hashes.values())) == 3
 
 
@@ -134,7 +140,7 @@ def test_first_layer_has_three_equal_buttons_and_the_links(ecomarket, sites, lan
 
 @pytest.mark.parametrize("lang", ["nl", "fr", "en"])
 def test_nothing_is_pre_ticked(ecomarket, lang):
-    boxes = Tags(ecomarket.prefs[lang].body.decode()).find("input", type="checkbox")
+    boxes = Tags(prefs_html(ecomarket, lang)).find("input", type="checkbox")
     by_category = {b["data-category"]: b for b in boxes}
     assert list(by_category) == ["necessary", "analytics", "marketing", "social", "personalisation"]
     assert "checked" in by_category["necessary"] and "disabled" in by_category["necessary"]
@@ -145,11 +151,11 @@ def test_nothing_is_pre_ticked(ecomarket, lang):
 
 def test_preferences_list_every_service(ecomarket, sites):
     site = sites["ecomarket"]
-    html = ecomarket.prefs["en"].body.decode()
+    html = prefs_html(ecomarket, "en")
     for service in site.services:
         assert service.name in html and site.text(service.location, "en") in html
     # Locations are per-language text: a French visitor does not read "Verenigde Staten".
-    assert "États-Unis" in ecomarket.prefs["fr"].body.decode() and "Verenigde Staten" not in ecomarket.prefs["fr"].body.decode()
+    assert "États-Unis" in prefs_html(ecomarket, "fr") and "Verenigde Staten" not in prefs_html(ecomarket, "fr")
     assert html.count("<dd>Yes</dd>") == 3 and html.count("<dd>No</dd>") == 1  # outside the EU
 
 
@@ -226,16 +232,20 @@ def test_a_genuine_consent_cookie_is_left_alone(client, signer):
 
 
 def test_preferences_layer_route(client, ecomarket):
-    response = client.get("/gk/ecomarket/prefs/fr.html", headers={"Accept-Encoding": "gzip"})
+    response = client.get("/gk/ecomarket/prefs/fr.json", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
-    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["content-type"] == "application/json"
     assert response.headers["content-encoding"] == "gzip"
     assert response.headers["access-control-allow-origin"] == "*"
-    assert response.text == ecomarket.prefs["fr"].body.decode()
-    again = client.get("/gk/ecomarket/prefs/fr.html", headers={"If-None-Match": response.headers["etag"]})
+    assert response.content == ecomarket.prefs["fr"].body
+    layer = response.json()
+    assert layer["html"] == prefs_html(ecomarket, "fr") and 'data-category="analytics"' in layer["html"]
+    assert ".gk-service{" in layer["css"]  # the layer's own styles travel with it, not in the bundle
+    assert ".gk-service" not in ecomarket.body.decode()
+    again = client.get("/gk/ecomarket/prefs/fr.json", headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304
-    assert client.get("/gk/ecomarket/prefs/de.html").status_code == 404
-    assert client.get("/gk/nosuchshop/prefs/fr.html").status_code == 404
+    assert client.get("/gk/ecomarket/prefs/de.json").status_code == 404
+    assert client.get("/gk/nosuchshop/prefs/fr.json").status_code == 404
 
 
 def test_config_places_the_settings_control_with_its_label_per_language(sites):

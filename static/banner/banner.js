@@ -24,6 +24,7 @@ function settings() {
   if (CONFIG.settings === 'none') return
   const [el, r] = shadow('gatekeeper-settings', '<button type="button"></button>', true)
   el.dataset.pos = CONFIG.settings
+  el.hidden = host && !host.hidden
   r.firstChild.textContent = CONFIG.label[lang]
   r.firstChild.onclick = show
   control = el
@@ -46,13 +47,18 @@ function layer(prefs) {
   $('[data-gk=withdraw]').hidden = !(prefs && optional.some(allows))
 }
 
-function show() {
+const focusDialog = () => $('[role=dialog]').focus({ preventScroll: true })
+
+// `first` is the automatic show on page load: there focus waits for the first paint,
+// because focusing forces a layout of the whole shop page, which would otherwise run
+// inside the bundle's own task (a long task on slow phones). The banner is usable at once.
+function show(first) {
   if (!host) build()
   if (host.hidden !== false) returnFocus = doc.activeElement
   host.hidden = false
   if (control) control.hidden = true
   layer(false)
-  $('[role=dialog]').focus({ preventScroll: true })
+  first === true ? requestAnimationFrame(() => setTimeout(focusDialog)) : focusDialog()
   if (decision) openPrefs()
 }
 
@@ -67,10 +73,14 @@ function hide() {
 // what every visitor downloads small; if it cannot be fetched the first layer stays.
 async function openPrefs() {
   const box = $('[data-layer=prefs]')
-  prefsMarkup = prefsMarkup || fetch(base + '/gk/' + CONFIG.site + '/prefs/' + lang + '.html')
-    .then((response) => response.ok ? response.text() : Promise.reject(response.status))
+  prefsMarkup = prefsMarkup || fetch(base + '/gk/' + CONFIG.site + '/prefs/' + lang + '.json')
+    .then((response) => response.ok ? response.json() : Promise.reject(response.status))
   try {
-    if (!box.firstChild) box.innerHTML = await prefsMarkup
+    const prefs = await prefsMarkup
+    if (!box.firstChild) {
+      sheet.replaceSync(CSS + prefs.css)
+      box.innerHTML = prefs.html
+    }
   } catch (e) {
     prefsMarkup = null
     return
@@ -116,7 +126,7 @@ function onKey(event) {
   if (decision) return hide()
   if (inPrefs()) {
     layer(false)
-    $('[role=dialog]').focus()
+    focusDialog()
   }
 }
 
@@ -137,8 +147,12 @@ w.addEventListener('gatekeeper:consent', hide)
 gatekeeper.show = show
 
 function start() {
-  settings()
-  if (!decision) show()
+  if (decision) return settings()
+  show(true)
+  // The control stays hidden while the banner shows: build it after the banner's task.
+  setTimeout(settings)
 }
-if (doc.body) start()
+// The gate has run; the banner gets a task of its own, so neither is long on a slow phone.
+// scheduler.yield() resumes ahead of the page's other queued work where it exists.
+if (doc.body) w.scheduler && scheduler.yield ? scheduler.yield().then(start) : setTimeout(start)
 else doc.addEventListener('DOMContentLoaded', start)
