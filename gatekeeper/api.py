@@ -10,13 +10,14 @@ import secrets
 import time
 from datetime import datetime, timezone
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import errors, receipts
 from .consent_log import ConsentRecord
-from .cookies import clear_consent_cookie, expire_declared_cookies, set_consent_cookie
+from .cookies import COOKIE_NAME, clear_consent_cookie, expire_declared_cookies, set_consent_cookie
 from .decisions import (
     MAX_BODY_BYTES,
     ConsentRequest,
@@ -28,10 +29,16 @@ from .decisions import (
     language_for,
     refusal,
 )
-from .cookies import COOKIE_NAME
 from .sites import Site
 from .tokens import ConsentToken
 from .visitors import coarse_agent, truncate_ip
+
+
+class JSON(JSONResponse):
+    """API answers encoded by msgspec: the consent POST is the hot path."""
+
+    def render(self, content) -> bytes:
+        return msgspec.json.encode(content)
 
 
 def _site(request: Request, site_id: str | None) -> Site:
@@ -122,13 +129,13 @@ async def post_consent(request: Request) -> Response:
     record = _record(request, site, consent_id, "update" if previous else "grant", decision, language, source)
     if record is None:
         # Bots get an answer their page can work with, but no record and no cookie.
-        return _cors(JSONResponse({"status": "not_recorded", "reason": "bot"}, status_code=200), origin)
+        return _cors(JSON({"status": "not_recorded", "reason": "bot"}, status_code=200), origin)
     await _append(request, record)
 
     token = ConsentToken(site=site.id, id=consent_id, granted=decision.granted, rev=site.revision, iat=int(time.time()))
     signed = request.app.state.signer.sign(token)
     max_age = site.consent_days * 86400
-    response = JSONResponse(
+    response = JSON(
         {
             "status": "recorded",
             "consent_id": consent_id,
@@ -148,10 +155,10 @@ async def get_consent(request: Request) -> Response:
     site = _site(request, request.query_params.get("site"))
     token = _current_token(request, site)
     if token is None:
-        response = JSONResponse({"state": "undecided", "site": site.id})
+        response = JSON({"state": "undecided", "site": site.id})
     else:
         categories = {"necessary": True} | {c: c in token.granted for c in site.optional_categories}
-        response = JSONResponse(
+        response = JSON(
             {
                 "state": "decided",
                 "site": site.id,
@@ -178,7 +185,7 @@ async def delete_consent(request: Request) -> Response:
     record = _record(request, site, consent_id, "withdraw", refusal(site), language, withdrawal.source)
     if record is not None:
         await _append(request, record)
-    response = JSONResponse(
+    response = JSON(
         {
             "status": "recorded" if record else "not_recorded",
             "consent_id": consent_id,
@@ -197,7 +204,7 @@ async def get_receipt(request: Request) -> Response:
     found = await receipts.receipt(request.app.state.engine, request.app.state.consent_log, consent_id)
     if found is None:
         raise errors.NotFound(f"no consent with id {consent_id!r}")
-    return JSONResponse(
+    return JSON(
         {
             "consent_id": consent_id,
             "site": found.records[0].site,

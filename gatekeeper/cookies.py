@@ -6,6 +6,8 @@ round trip. Its signature, not its secrecy, is what protects it.
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -31,17 +33,26 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+# RFC 6265 cookie-name characters; a name the browser sent outside them is left alone.
+_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
+
+
+def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int, domain: str | None) -> None:
+    # Written directly: the stdlib's cookie formatter is slow on the hot path and raises on
+    # names it dislikes; our values are base64url and dots, safe without quoting.
+    parts = [f"{name}={value}", f"Max-Age={max_age}", "Path=/"]
+    if max_age == 0:
+        parts.append("expires=Thu, 01 Jan 1970 00:00:00 GMT")
+    if domain:
+        parts.append(f"Domain={domain}")
+    if _secure(request):
+        parts.append("Secure")
+    parts.append("SameSite=Lax")
+    response.headers.append("set-cookie", "; ".join(parts))
+
+
 def set_consent_cookie(response: Response, request: Request, site: Site, token: str, max_age: int) -> None:
-    response.set_cookie(
-        COOKIE_NAME,
-        token,
-        max_age=max_age,
-        path="/",
-        domain=cookie_domain(request, site),
-        secure=_secure(request),
-        httponly=False,
-        samesite="lax",
-    )
+    _set_cookie(response, request, COOKIE_NAME, token, max_age, cookie_domain(request, site))
 
 
 def clear_consent_cookie(response: Response, request: Request, site: Site) -> None:
@@ -49,7 +60,8 @@ def clear_consent_cookie(response: Response, request: Request, site: Site) -> No
 
 
 def expire_cookie(response: Response, request: Request, name: str, domain: str | None = None) -> None:
-    response.delete_cookie(name, path="/", domain=domain, secure=_secure(request), httponly=False, samesite="lax")
+    if _TOKEN.match(name):
+        _set_cookie(response, request, name, '""', 0, domain)
 
 
 def declared_first_party_cookies(site: Site, categories: set[str] | frozenset[str]) -> list:

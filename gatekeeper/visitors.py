@@ -36,6 +36,7 @@ def coarse_agent(ua_string: str) -> CoarseAgent:
     return CoarseAgent(ua.browser.family[:40], ua.os.family[:40], device, device == "bot")
 
 
+@lru_cache(maxsize=8192)
 def truncate_ip(address: str | None) -> str | None:
     """IPv4 to its /24, IPv6 to its /48: enough for abuse triage, not to single anyone out."""
     if not address:

@@ -29,7 +29,7 @@ def test_grant_is_recorded_signed_and_set_as_cookie(client, records):
     assert body["decision"]["categories"] == {"necessary": True, **ALL_OFF, "analytics": True}
     set_cookie = response.headers["set-cookie"]
     assert set_cookie.startswith(f"{COOKIE_NAME}={body['token']};")
-    assert "Max-Age=15724800" in set_cookie and "SameSite=lax" in set_cookie and "Path=/" in set_cookie
+    assert "Max-Age=15724800" in set_cookie and "SameSite=Lax" in set_cookie and "Path=/" in set_cookie
     assert "HttpOnly" not in set_cookie  # the bundle reads it without a round trip
     assert "Domain" not in set_cookie  # testserver is not within ecomarket.be
     [row] = records()
@@ -86,6 +86,18 @@ def test_withdrawal_is_logged_clears_cookie_and_expires_declared_cookies(client,
     assert expired == {COOKIE_NAME, "_ga", "_ga_ECOM12345", "_gcl_au"}  # never the cart
     withdraw = records()[-1]
     assert withdraw["action"] == "withdraw" and json.loads(withdraw["categories"]) == {"necessary": True, **ALL_OFF}
+
+
+def test_withdrawal_skips_cookie_names_it_cannot_write_back(client):
+    post(client, decision({"analytics": True}))
+    response = client.request(
+        "DELETE", "/api/v1/consent", content=json.dumps({"site": "ecomarket"}),
+        headers={"Content-Type": "application/json", "Origin": ORIGIN, "User-Agent": CHROME,
+                 "Cookie": f"{COOKIE_NAME}={client.cookies[COOKIE_NAME]}; _ga_a,b=1; _ga_ok=1"},
+    )
+    assert response.status_code == 200
+    expired = {h.split("=")[0] for h in response.headers.get_list("set-cookie") if "Max-Age=0" in h}
+    assert expired == {COOKIE_NAME, "_ga_ok"}
 
 
 def test_receipt_lists_every_record_of_a_consent_id(client):
