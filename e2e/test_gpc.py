@@ -90,3 +90,21 @@ def test_20_gpc_on_a_site_without_marketing_still_asks(server, gpc_context, trac
     answer = choose(page, "reject")
     [row] = server.records(consent_id=answer["consent_id"])
     assert row["categories"] == {"necessary": True, **dict.fromkeys(SITES["locomail"].categories, False)}
+
+
+def test_20_gpc_holds_for_the_browser_api_too(server, gpc_context, tracker_log):
+    """A shop's own "accept all" calling gatekeeper.accept() leaves marketing off under GPC;
+    only naming marketing explicitly grants it."""
+    page = gpc_context.new_page()
+    open_demo(page, server, "ecomarket")
+    wait_for_banner(page)
+    first = page.evaluate("() => gatekeeper.accept()")
+    assert first["categories"]["marketing"] is False and first["categories"]["analytics"] is True
+    tracker_log.wait_for(page, "google-analytics.com/g/collect")
+    tracker_log.settle(page)
+    assert tracker_log.to("google_ads") == [], tracker_log.describe()
+
+    explicit = page.evaluate("() => gatekeeper.accept(['analytics', 'marketing'])")
+    assert explicit["categories"]["marketing"] is True
+    rows = server.records(consent_id=first["id"])
+    assert [(r["source"], r["categories"]["marketing"]) for r in rows] == [("gpc", False), ("api", True)]

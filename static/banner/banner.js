@@ -1,7 +1,6 @@
 // Gatekeeper banner: the consent dialog in an open shadow root on <gatekeeper-banner>.
 // It only produces decisions (through the gate's decide/withdraw) and loads no tag itself.
 
-const gpc = navigator.globalPrivacyControl === true && optional.includes('marketing')
 let host, root, prefsMarkup, returnFocus, control, sheet
 
 const $ = (selector) => root.querySelector(selector)
@@ -111,12 +110,11 @@ function onClick(event) {
   if (action === 'reload') return location.reload()
   if (action === 'withdraw') return withdrawn(source)
   hide()
+  const all = acceptAll()
   const choice = {}
   for (const c of optional) {
-    choice[c] = action === 'accept' || (action === 'save' && $('input[data-category="' + c + '"]').checked)
+    choice[c] = action === 'accept' ? all.includes(c) : action === 'save' && $('input[data-category="' + c + '"]').checked
   }
-  // Global Privacy Control opts out of marketing; only switching it on explicitly overrides.
-  if (gpc && action === 'accept') choice.marketing = false
   decide(choice, gpc && !choice.marketing ? 'gpc' : source)
 }
 

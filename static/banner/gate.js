@@ -194,10 +194,16 @@ async function withdraw(source) {
   apply(null)
 }
 
+// Global Privacy Control opts out of marketing: "accept all", from the banner or the API,
+// leaves it off; only naming marketing explicitly grants it.
+const gpc = navigator.globalPrivacyControl === true && optional.includes('marketing')
+const acceptAll = () => optional.filter((c) => !gpc || c !== 'marketing')
+
 const gatekeeper = w.gatekeeper = {
   get decision() { return decision },
   show() {},
-  accept: (categories = optional) => decide(Object.fromEntries(categories.map((c) => [c, true])), 'api'),
+  accept: (categories = acceptAll()) =>
+    decide(Object.fromEntries(categories.map((c) => [c, true])), gpc && !categories.includes('marketing') ? 'gpc' : 'api'),
   reject: () => decide({}, 'api'),
   withdraw: () => withdraw('api'),
   allows,
