@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .db import DatabaseError, create_engine, migrate
+from .db import DatabaseError, create_engine, migrate, shown_url
 from .settings import Settings, SettingsError, declared, env_name
 from .sites import SiteError, load_sites
 
@@ -76,7 +76,7 @@ def serve(**options) -> None:
     except (SiteError, SettingsError, DatabaseError, ValueError) as exc:
         fail(str(exc))
     base = f"http://{settings.host}:{settings.port}"
-    click.echo(f"Gatekeeper serving {len(sites)} site(s) on {base}  (consent log: {settings.database_url})")
+    click.echo(f"Gatekeeper serving {len(sites)} site(s) on {base}  (consent log: {shown_url(settings.database_url)})")
     for site_id in sites:
         click.echo(f"  {site_id:<12} demo shop   {base}/demo/{site_id}")
         click.echo(f"  {'':<12} script tag  <script src=\"{base}/gk/{site_id}.js\" async></script>")

@@ -57,14 +57,24 @@ class DatabaseError(Exception):
     """The consent log database cannot be used; the message says why."""
 
 
+def shown_url(url: str) -> str:
+    """The database URL as it may be printed or logged: never its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(not a URL)"
+
+
 def async_url(url: str) -> sa.URL:
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError:
-        raise DatabaseError(f"database URL {url!r} is not a URL (expected sqlite:///file.db or postgresql://…)") from None
+        raise DatabaseError("the database URL is not a URL (expected sqlite:///file.db or postgresql://…)") from None
     backend = parsed.drivername.split("+")[0]
     if backend not in _ASYNC_DRIVERS:
-        raise DatabaseError(f"database URL {url!r}: unsupported database {backend!r} (expected sqlite or postgresql)")
+        raise DatabaseError(
+            f"database URL {shown_url(url)!r}: unsupported database {backend!r} (expected sqlite or postgresql)"
+        )
     return parsed.set(drivername=_ASYNC_DRIVERS[backend])
 
 

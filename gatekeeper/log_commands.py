@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from . import export as exports
 from . import retention
 from .cli import fail, settings_options
-from .db import DatabaseError, create_engine
+from .db import DatabaseError, create_engine, shown_url
 from .sites import SiteError, load_sites
 
 
@@ -46,7 +46,6 @@ def _run(database_url: str, work):
         finally:
             await engine.dispose()
 
-    shown = sa.engine.make_url(database_url).render_as_string(hide_password=True)
     try:
         return asyncio.run(main())
     except (OSError, asyncio.TimeoutError, sa.exc.SQLAlchemyError) as exc:
@@ -54,7 +53,7 @@ def _run(database_url: str, work):
         first_line = (str(reason).strip().splitlines() or [type(reason).__name__])[0]
         if "no such table" in first_line or "does not exist" in first_line:
             first_line = "no consent log there (start `gatekeeper serve` on it once to create it)"
-        fail(f"cannot read the consent log at {shown}: {first_line}")
+        fail(f"cannot read the consent log at {shown_url(database_url)}: {first_line}")
 
 
 @click.command()

@@ -90,3 +90,21 @@ def test_yes_no_settings_are_switches(tmp_path):
     assert seen["value"] is False
     assert runner.invoke(main, ["probe-switch"], env={"GATEKEEPER_QA_FIXTURES": "true"}).exit_code == 0 and seen["value"] is True
     cli.main.commands.pop("probe-switch")
+
+
+def test_serve_never_prints_the_database_password(monkeypatch):
+    import uvicorn
+
+    from gatekeeper import cli
+
+    async def migrated(engine):
+        await engine.dispose()
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setattr(cli, "_migrate_once", migrated)
+    common = ["serve", "--sites-dir", str(REPO / "sites"), "--secret-keys", "k"]
+    result = CliRunner().invoke(main, [*common, "--database-url", "postgresql://shop:s3cret-pw@db.internal/consent"])
+    assert result.exit_code == 0, result.output
+    assert "postgresql://shop:***@db.internal/consent" in result.output and "s3cret-pw" not in result.output
+    result = CliRunner().invoke(main, [*common, "--database-url", "mysql://shop:s3cret-pw@db.internal/consent"])
+    assert result.exit_code == 1 and "unsupported database 'mysql'" in result.output and "s3cret-pw" not in result.output
