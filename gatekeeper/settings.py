@@ -19,7 +19,8 @@ log = logging.getLogger("gatekeeper")
 
 
 def _setting(default, help: str, secret: bool = False):
-    return field(default=default, metadata={"help": help, "secret": secret})
+    # A secret stays out of repr(), so logging or printing the settings cannot leak it.
+    return field(default=default, repr=not secret, metadata={"help": help, "secret": secret})
 
 
 @dataclass(frozen=True)

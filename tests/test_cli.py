@@ -64,6 +64,11 @@ def test_settings_from_environment():
         raise AssertionError("a bad port was accepted")
 
 
+def test_secret_settings_stay_out_of_repr():
+    shown = repr(Settings(secret_keys="key-s3cret", admin_password="pw-s3cret", admin_users="bob:users-s3cret", port=9001))
+    assert "port=9001" in shown and "s3cret" not in shown
+
+
 def test_development_key_is_generated_once_and_kept(tmp_path):
     from gatekeeper.settings import resolve_secret_keys
 
