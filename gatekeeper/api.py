@@ -68,7 +68,8 @@ async def _body(request: Request) -> bytes:
     if content_type != "application/json":
         raise errors.UnsupportedMediaType("the body must be JSON (Content-Type: application/json)")
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if declared is not None and (not declared.isdecimal() or int(declared) > MAX_BODY_BYTES):
         raise errors.BodyTooLarge(f"the body may be at most {MAX_BODY_BYTES} bytes")
     body = b""
     async for chunk in request.stream():

@@ -87,3 +87,30 @@ def database_url(request, tmp_path) -> str:
     import uuid
 
     return request.getfixturevalue("postgres_cluster").create_database(f"t_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture
+def raw_status(client):
+    """The status the app answers to a request with exactly these header bytes, which an
+    HTTP client would refuse to send (not ASCII); the app is the client fixture's."""
+    import asyncio
+
+    def call(method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> int:
+        scope = {
+            "type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
+            "headers": headers, "scheme": "http", "server": ("testserver", 80), "client": ("192.0.2.1", 5000),
+            "http_version": "1.1", "root_path": "",
+        }
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        sent = []
+
+        async def receive():
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(client.app(scope, receive, send))
+        return sent[0]["status"]
+
+    return call

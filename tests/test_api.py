@@ -171,6 +171,12 @@ def test_bad_input_gets_a_precise_error_and_writes_nothing(client, records, requ
     assert records() == []
 
 
+def test_a_content_length_int_cannot_read_is_refused_not_a_500(raw_status, records):
+    headers = [(b"content-type", b"application/json"), (b"origin", ORIGIN.encode()), (b"content-length", b"\xb2")]
+    assert raw_status("POST", "/api/v1/consent", headers, json.dumps(decision()).encode()) == 413  # "²"
+    assert records() == []
+
+
 def test_errors_name_the_category(client):
     body = post(client, {**decision(), "categories": {"analytics": True}}).json()
     assert body["category"] == "marketing" and "'marketing' is missing" in body["message"]

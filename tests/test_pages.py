@@ -109,6 +109,10 @@ def test_the_shop_works_with_nothing_accepted(client):
     assert 'cart=""' in ordered.headers["set-cookie"]
 
 
+def test_a_cart_cookie_int_cannot_read_is_ignored(raw_status):
+    assert raw_status("GET", "/demo/ecomarket/cart", [(b"cookie", b"cart=1-\xb2")]) == 200  # "²"
+
+
 def test_no_cookie_without_a_cart(client):
     for path in ("/demo/ecomarket", "/demo/ecomarket/product/1", "/demo/ecomarket/cart", "/gk/ecomarket/cookies"):
         assert "set-cookie" not in client.get(path).headers, path
@@ -118,6 +122,7 @@ def test_unknown_site_product_and_cart_item_are_404(client):
     assert client.get("/demo/nosuchshop").status_code == 404
     assert client.get("/demo/ecomarket/product/99").status_code == 404
     assert client.post("/demo/ecomarket/cart", data={"product": "99"}).status_code == 404
+    assert client.post("/demo/ecomarket/cart", data={"product": "²"}).status_code == 404  # a digit int() refuses
     assert client.get("/gk/nosuchshop/cookies").status_code == 404
 
 
