@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, sites: dict[str, Site] | None =
     async def lifespan(app: Starlette):
         await migrate(engine)
         await consent_log.start()
-        await archive_banner_texts(engine, sites, {i: dict(b.text_hashes) for i, b in app.state.bundles.items()})
+        await archive_banner_texts(engine, sites, app.state.bundles)
         try:
             yield
         finally:

@@ -133,30 +133,27 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def shown_markup(site: Site, language: str) -> str:
-    """Everything a visitor in `language` can be shown, the sha256 of which each record
+def _shown(first: str, prefs: str, config: str) -> str:
+    """Everything a visitor in one language can be shown, the sha256 of which each record
     carries: the first layer, the preferences layer and the public config (categories,
     services, the settings control's label) the bundle acted on."""
-    config = _json(public_config(site)).replace("</", "<\\/")
-    return (
-        render_banner(site, language, "first")
-        + render_banner(site, language, "prefs")
-        + f'<script type="application/json" data-gk-config>{config}</script>'
-    )
+    config = config.replace("</", "<\\/")
+    return first + prefs + f'<script type="application/json" data-gk-config>{config}</script>'
 
 
 def build_bundle(site: Site) -> Bundle:
     first = {lang: render_banner(site, lang, "first") for lang in site.languages}
     prefs = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
+    config = _json(public_config(site))
     css = rcssmin.cssmin(_static("banner.css"))
     prefs_css = rcssmin.cssmin(_static("prefs.css"))
     source = (
-        f'(()=>{{"use strict";const CONFIG={_json(public_config(site))},'
+        f'(()=>{{"use strict";const CONFIG={config},'
         f"MARKUP={_json(first)},CSS={_json(css)};\n"
         f'{_static("gate.js")}\n{_static("banner.js")}\n}})();\n'
     )
     asset = Asset.of(rjsmin.jsmin(source).encode("utf-8"))
-    shown = {lang: shown_markup(site, lang) for lang in site.languages}
+    shown = {lang: _shown(first[lang], prefs[lang], config) for lang in site.languages}
     return Bundle(
         **vars(asset),
         site_id=site.id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -17,12 +17,10 @@ from html.parser import HTMLParser
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .bundle import Bundle
 from .consent_log import ConsentLog, ConsentRecord, as_utc
 from .db import banner_texts
 from .sites import Site
-
-log = logging.getLogger("gatekeeper.receipts")
-
 
 @dataclass(frozen=True)
 class BannerText:
@@ -84,24 +82,14 @@ def visible_text(markup: str) -> str:
     return "\n".join(parser.parts)
 
 
-def banner_markup(site: Site, language: str) -> str:
-    """The markup whose sha256 the bundle hands the API as the text shown."""
-    from .bundle import shown_markup
-
-    return shown_markup(site, language)
-
-
-async def archive_banner_texts(engine: AsyncEngine, sites: dict[str, Site], text_hashes: dict[str, dict[str, str]]) -> int:
-    """Store each site's current banner texts under their hashes; returns how many were new."""
+async def archive_banner_texts(engine: AsyncEngine, sites: Mapping[str, Site], bundles: Mapping[str, Bundle]) -> int:
+    """Store each site's current banner texts, as its bundle hashed them; returns how many were new."""
     stored = 0
     now = datetime.now(timezone.utc)
-    for site_id, hashes in text_hashes.items():
+    for site_id, bundle in bundles.items():
         site = sites[site_id]
-        for language, text_hash in hashes.items():
-            markup = banner_markup(site, language)
-            if hashlib.sha256(markup.encode("utf-8")).hexdigest() != text_hash:
-                log.warning("banner text of %s/%s does not match its hash; not archived", site_id, language)
-                continue
+        for language, text_hash in bundle.text_hashes.items():
+            markup = bundle.texts[language]
             async with engine.begin() as connection:
                 known = await connection.execute(
                     sa.select(banner_texts.c.text_hash).where(banner_texts.c.text_hash == text_hash)
