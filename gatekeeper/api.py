@@ -52,12 +52,17 @@ def _own_origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
+def _may_act_for(request: Request, site: Site, origin: str | None) -> bool:
+    """One of the site's origins, or this server's own."""
+    return origin is not None and (origin in site.origins or origin == _own_origin(request))
+
+
 def _check_origin(request: Request, site: Site) -> str:
-    """The request's Origin, if it may act for `site`: one of its origins, or this server's own."""
+    """The request's Origin, if it may act for `site`."""
     origin = request.headers.get("origin")
     if origin is None:
         raise errors.OriginNotAllowed("an Origin header is required")
-    if origin != _own_origin(request) and origin not in site.origins:
+    if not _may_act_for(request, site, origin):
         raise errors.OriginNotAllowed(f"origin {origin!r} may not record decisions for site {site.id!r}")
     return origin
 
@@ -170,7 +175,7 @@ async def get_consent(request: Request) -> Response:
             }
         )
     origin = request.headers.get("origin")
-    if origin and (origin in site.origins or origin == _own_origin(request)):
+    if _may_act_for(request, site, origin):
         _cors(response, origin)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -183,7 +188,8 @@ async def delete_consent(request: Request) -> Response:
     previous = _current_token(request, site)
     consent_id = previous.id if previous else secrets.token_urlsafe(16)
     language = language_for(site, withdrawal.language)
-    record = _record(request, site, consent_id, "withdraw", refusal(site), language, withdrawal.source)
+    decision = refusal(site)
+    record = _record(request, site, consent_id, "withdraw", decision, language, withdrawal.source)
     if record is not None:
         await _append(request, record)
     response = JSON(
@@ -191,7 +197,7 @@ async def delete_consent(request: Request) -> Response:
             "status": "recorded" if record else "not_recorded",
             "consent_id": consent_id,
             "action": "withdraw",
-            "decision": {"categories": refusal(site).categories, "revision": site.revision},
+            "decision": {"categories": decision.categories, "revision": decision.revision},
         }
     )
     clear_consent_cookie(response, request, site)
