@@ -19,6 +19,11 @@ def _where(page: str, scenario: str) -> dict:
     return {"page": page, "scenario": scenario}
 
 
+def _choice(granted: tuple[str, ...] | None) -> str:
+    """How a finding names the choice: None is accept-all, () a refusal."""
+    return "everything" if granted is None else ", ".join(granted) or "nothing"
+
+
 def trackers_before_choice(requests: Iterable[Seen], elements: Iterable[str], *, page: str, scenario: str) -> list[Finding]:
     """Rule 1: zero requests to tracker hosts and no tracker elements before a choice."""
     found = [
@@ -78,7 +83,7 @@ def requests_outside_choice(
     allowed = allowed_vendors(granted, declaration)
     if allowed is None:
         return []
-    choice = ", ".join(granted) if granted else "nothing"
+    choice = _choice(granted)
     return [
         Finding(rule, seen.vendor.name, seen.url,
                 message=f"{seen.vendor.category} tracker contacted with {choice} granted", vendor_id=seen.vendor.id,
@@ -93,7 +98,7 @@ def cookies_outside_choice(
 ) -> list[Finding]:
     """Rules 8, 9 and 13: cookies only of granted categories, each declared, none outliving its declaration."""
     found = []
-    choice = ", ".join(granted) if granted else "nothing"
+    choice = _choice(granted)
     categories = set(granted if granted is not None else (declaration.optional_categories if declaration else ()))
     for cookie in cookies:
         where = dict(url=page, **_where(page, scenario))
