@@ -29,7 +29,7 @@ from .decisions import (
     language_for,
     refusal,
 )
-from .sites import Site
+from .sites import Site, known_site
 from .tokens import ConsentToken
 from .visitors import coarse_agent, truncate_ip
 
@@ -39,13 +39,6 @@ class JSON(JSONResponse):
 
     def render(self, content) -> bytes:
         return msgspec.json.encode(content)
-
-
-def _site(request: Request, site_id: str | None) -> Site:
-    site = request.app.state.sites.get(site_id or "")
-    if site is None:
-        raise errors.UnknownSite(f"unknown site {site_id!r}")
-    return site
 
 
 def _own_origin(request: Request) -> str:
@@ -126,7 +119,7 @@ async def _append(request: Request, record: ConsentRecord) -> None:
 async def post_consent(request: Request) -> Response:
     body = await _body(request)
     consent = decode(body, ConsentRequest)
-    site = _site(request, consent.site)
+    site = known_site(request.app.state.sites, consent.site)
     origin = _check_origin(request, site)
     decision, source = honour_gpc(decide(site, consent), consent.source, request.headers.get("sec-gpc") == "1")
     previous = _current_token(request, site)
@@ -158,7 +151,7 @@ async def post_consent(request: Request) -> Response:
 
 
 async def get_consent(request: Request) -> Response:
-    site = _site(request, request.query_params.get("site"))
+    site = known_site(request.app.state.sites, request.query_params.get("site"))
     token = _current_token(request, site)
     if token is None:
         response = JSON({"state": "undecided", "site": site.id})
@@ -183,7 +176,7 @@ async def get_consent(request: Request) -> Response:
 
 async def delete_consent(request: Request) -> Response:
     withdrawal = decode(await _body(request), WithdrawalRequest)
-    site = _site(request, withdrawal.site)
+    site = known_site(request.app.state.sites, withdrawal.site)
     origin = _check_origin(request, site)
     previous = _current_token(request, site)
     consent_id = previous.id if previous else secrets.token_urlsafe(16)

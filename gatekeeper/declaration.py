@@ -12,11 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from . import errors
-from .sites import GA4, FacebookSDK, GoogleAds, Script, Service, Site
+from .cookies import COOKIE_NAME
+from .sites import GA4, FacebookSDK, GoogleAds, Script, Service, Site, known_site
 from .trackers import vendor_for_url
-
-CONSENT_COOKIE = "gk_consent"
 
 
 def tracker_vendors(service: Service) -> list[str]:
@@ -45,7 +43,7 @@ def declaration(site: Site) -> dict:
         "consent_days": site.consent_days,
         "languages": list(site.languages),
         "categories": list(site.category_ids),
-        "consent_cookie": {"name": CONSENT_COOKIE, "lifetime_days": site.consent_days, "category": "necessary"},
+        "consent_cookie": {"name": COOKIE_NAME, "lifetime_days": site.consent_days, "category": "necessary"},
         "services": [
             {
                 "id": service.id,
@@ -73,9 +71,7 @@ def declaration(site: Site) -> dict:
 
 
 async def declaration_json(request: Request) -> JSONResponse:
-    site = request.app.state.sites.get(request.path_params["site"])
-    if site is None:
-        raise errors.UnknownSite(f"unknown site {request.path_params['site']!r}")
+    site = known_site(request.app.state.sites, request.path_params["site"])
     # Public data, read by tools from any origin.
     return JSONResponse(declaration(site), headers={"access-control-allow-origin": "*", "cache-control": "no-cache"})
 

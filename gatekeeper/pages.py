@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from . import errors
-from .sites import FacebookSDK, Site
+from .sites import FacebookSDK, Site, known_site
 from .templating import templates
 from .texts import site_texts
 
@@ -33,11 +33,7 @@ def demo_data() -> dict:
 
 
 def _site(request: Request) -> Site:
-    site_id = request.path_params["site"]
-    site = request.app.state.sites.get(site_id)
-    if site is None:
-        raise errors.UnknownSite(f"unknown site {site_id!r}")
-    return site
+    return known_site(request.app.state.sites, request.path_params["site"])
 
 
 def _language(request: Request, site: Site) -> str:

@@ -8,10 +8,13 @@ error names the file, the field and what was expected.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import msgspec
+
+from . import errors
 
 SLUG = r"^[a-z][a-z0-9_-]{0,39}$"
 SUPPORTED_LANGUAGES = ("nl", "fr", "en")
@@ -173,6 +176,14 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
         _check_rules(site)
     except SiteError as exc:
         raise SiteError(f"{source}: {exc}") from None
+    return site
+
+
+def known_site(sites: Mapping[str, Site], site_id: str | None) -> Site:
+    """The site a request names; an id no site has answers 404 unknown_site."""
+    site = sites.get(site_id or "")
+    if site is None:
+        raise errors.UnknownSite(f"unknown site {site_id!r}")
     return site
 
 
