@@ -75,11 +75,12 @@ def expire_declared_cookies(response: Response, request: Request, site: Site, ca
     Returns the names expired.
     """
     declared = declared_first_party_cookies(site, categories)
+    domain = cookie_domain(request, site)
     expired = []
     for name in request.cookies:
         if name != COOKIE_NAME and any(c.matches(name) for c in declared):
             expire_cookie(response, request, name)
-            if (domain := cookie_domain(request, site)) is not None:
+            if domain is not None:
                 expire_cookie(response, request, name, domain)
             expired.append(name)
     return expired
