@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..trackers import BY_ID, vendor_for_cookie, vendor_for_url
-from .declared import Declaration
+from .declared import Declaration, DeclaredCookie
 from .findings import Finding
 from .network import Seen
 from .storage import CONSENT_COOKIE, ESSENTIAL_COOKIES, ObservedCookie
@@ -94,31 +94,47 @@ def requests_outside_choice(
 
 def cookies_outside_choice(
     cookies: Iterable[ObservedCookie], granted: tuple[str, ...] | None, declaration: Declaration | None,
-    *, page: str, scenario: str, rule: int = 8,
+    *, page: str, scenario: str, rule: int = 8, rule_13: bool = True,
 ) -> list[Finding]:
-    """Rules 8, 9 and 13: cookies only of granted categories, each declared, none outliving its declaration."""
+    """Rules 8 and 9: cookies only of granted categories. With `rule_13`, each cookie within
+    the choice is also held against the declaration (one finding per cookie at most)."""
     found = []
     choice = _choice(granted)
     categories = set(granted if granted is not None else (declaration.optional_categories if declaration else ()))
+    where = dict(url=page, **_where(page, scenario))
     for cookie in cookies:
-        where = dict(url=page, **_where(page, scenario))
         if cookie.name in ESSENTIAL_COOKIES:
             continue
         declared = declaration.cookie(cookie.name) if declaration else None
-        if declared is not None:
-            if declared.category != "necessary" and declared.category not in categories:
-                found.append(Finding(rule, declared.service, message=f"{declared.category} cookie {cookie.name} set with {choice} granted",
-                                     vendor_id=cookie.vendor.id if cookie.vendor else None, **where))
-            elif cookie.lifetime_days is not None and cookie.lifetime_days > declared.lifetime_days + LIFETIME_SLACK_DAYS:
-                found.append(Finding(13, declared.service, message=f"cookie {cookie.name} lives {cookie.lifetime_days:.0f} days, "
-                                     f"declared {declared.lifetime_days}", vendor_id=cookie.vendor.id if cookie.vendor else None, **where))
-            continue
         vendor = cookie.vendor
-        if vendor is not None and (granted is not None or declaration is not None) and vendor.category not in categories:
+        if declared is not None and declared.category != "necessary" and declared.category not in categories:
+            found.append(Finding(rule, declared.service, message=f"{declared.category} cookie {cookie.name} set with {choice} granted",
+                                 vendor_id=vendor.id if vendor else None, **where))
+        elif (declared is None and vendor is not None and (granted is not None or declaration is not None)
+              and vendor.category not in categories):
             found.append(Finding(rule, vendor.name, message=f"{vendor.category} tracker cookie {cookie.name} set with {choice} granted",
                                  vendor_id=vendor.id, **where))
-        elif declaration is not None:
-            found.append(Finding(13, vendor.name if vendor else cookie.domain,
-                                 message=f"cookie {cookie.name} ({cookie.domain}{cookie.path}) is not in the declaration",
-                                 vendor_id=vendor.id if vendor else None, **where))
+        elif rule_13 and declaration is not None and (finding := _outside_declaration(cookie, declared, where)):
+            found.append(finding)
     return found
+
+
+def cookies_outside_declaration(
+    cookies: Iterable[ObservedCookie], declaration: Declaration, *, page: str, scenario: str,
+) -> list[Finding]:
+    """Rule 13: every cookie but the essential ones declared, none outliving its declaration."""
+    where = dict(url=page, **_where(page, scenario))
+    found = (_outside_declaration(c, declaration.cookie(c.name), where) for c in cookies if c.name not in ESSENTIAL_COOKIES)
+    return [finding for finding in found if finding is not None]
+
+
+def _outside_declaration(cookie: ObservedCookie, declared: DeclaredCookie | None, where: dict) -> Finding | None:
+    vendor = cookie.vendor
+    if declared is None:
+        return Finding(13, vendor.name if vendor else cookie.domain,
+                       message=f"cookie {cookie.name} ({cookie.domain}{cookie.path}) is not in the declaration",
+                       vendor_id=vendor.id if vendor else None, **where)
+    if cookie.lifetime_days is not None and cookie.lifetime_days > declared.lifetime_days + LIFETIME_SLACK_DAYS:
+        return Finding(13, declared.service, message=f"cookie {cookie.name} lives {cookie.lifetime_days:.0f} days, "
+                       f"declared {declared.lifetime_days}", vendor_id=vendor.id if vendor else None, **where)
+    return None

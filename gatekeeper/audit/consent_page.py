@@ -101,9 +101,7 @@ class ConsentPage(Visit):
         declaration = self.declaration if self._banner is not None else None
         where = {"page": self.page.url, "scenario": f"after {', '.join(granted) or 'nothing'}"}
         findings = checks.requests_outside_choice(self.log.requests[self.choice_mark:], granted, declaration, **where)
-        findings += [
-            f for f in checks.cookies_outside_choice(self.cookies(), granted, declaration, **where) if f.rule != 13
-        ]
+        findings += checks.cookies_outside_choice(self.cookies(), granted, declaration, rule_13=False, **where)
         if findings:
             raise ConsentViolation(f"vendors outside {', '.join(granted) or 'nothing'}", findings)
 
@@ -113,6 +111,6 @@ class ConsentPage(Visit):
         if declaration is None:
             raise AssertionError(f"{self.page.url} publishes no Gatekeeper declaration to compare with")
         where = {"page": self.page.url, "scenario": "declaration"}
-        findings = [f for f in checks.cookies_outside_choice(self.cookies(), None, declaration, **where) if f.rule == 13]
+        findings = checks.cookies_outside_declaration(self.cookies(), declaration, **where)
         if findings:
             raise ConsentViolation("cookies outside the declaration", findings)
