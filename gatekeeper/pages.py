@@ -52,9 +52,14 @@ def _cart(request: Request) -> list[int]:
     return [int(n) for n in request.cookies.get(CART_COOKIE, "").split("-") if n.isdecimal()]
 
 
+def _link(site: Site, lang: str, path: str = "") -> str:
+    """A demo shop URL that keeps the page's language (the default one needs no query)."""
+    suffix = "" if lang == site.default_language else f"?lang={lang}"
+    return f"/demo/{site.id}{path}{suffix}"
+
+
 def _render(request: Request, template: str, site: Site, lang: str, **context) -> Response:
     nonce = secrets.token_urlsafe(16)
-    suffix = "" if lang == site.default_language else f"?lang={lang}"
     products = _products(site, lang)
     cart = [p for n in _cart(request) for p in products if p["n"] == n]
     response = templates.TemplateResponse(
@@ -69,7 +74,7 @@ def _render(request: Request, template: str, site: Site, lang: str, **context) -
             "products": products,
             "cart": cart,
             "total": sum(p["price"] for p in cart),
-            "link": lambda path="": f"/demo/{site.id}{path}{suffix}",
+            "link": lambda path="": _link(site, lang, path),
             "facebook": any(isinstance(s.loader, FacebookSDK) for s in site.services),
             **context,
         },
@@ -108,8 +113,7 @@ async def cart(request: Request) -> Response:
     value = form.get("product", [""])[0]
     n = int(value) if value.isdecimal() else 0  # not isdigit: int("²") raises
     _product(site, lang, n)
-    suffix = "" if lang == site.default_language else f"?lang={lang}"
-    response = RedirectResponse(f"/demo/{site.id}/cart{suffix}", status_code=303)
+    response = RedirectResponse(_link(site, lang, "/cart"), status_code=303)
     items = "-".join(str(i) for i in [*_cart(request), n][-50:])
     response.set_cookie(CART_COOKIE, items, path=f"/demo/{site.id}", httponly=True, samesite="lax")
     return response
