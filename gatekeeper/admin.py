@@ -49,13 +49,18 @@ def _session(request: Request) -> dict | None:
     return session
 
 
+def _admin_off(request: Request) -> Response:
+    """Every admin URL while no credentials are set: how to turn the admin on."""
+    return _page(request, "admin_off.html", 404, variable=env_name("admin_password"),
+                 users_variable=env_name("admin_users"))
+
+
 def guarded(view):
-    """The view only for a signed-in admin; the admin off says how to turn it on."""
+    """The view only for a signed-in admin."""
 
     async def wrapper(request: Request) -> Response:
         if not request.app.state.admin_credentials.enabled:
-            return _page(request, "admin_off.html", 404, variable=env_name("admin_password"),
-                         users_variable=env_name("admin_users"))
+            return _admin_off(request)
         if _session(request) is None:
             return RedirectResponse(f"{PATH}/login", status_code=303)
         if request.method == "POST":
@@ -77,7 +82,7 @@ def _site(request: Request):
 
 async def login(request: Request) -> Response:
     if not request.app.state.admin_credentials.enabled:
-        return await guarded(None)(request)
+        return _admin_off(request)
     error, status, wait = None, 200, 0
     if request.method == "POST":
         form = await request.form()
