@@ -77,6 +77,12 @@ def _spreadsheet_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def _decided(row: dict) -> dict[str, bool]:
+    """A row's decision as a dict, also when the JSON column comes back as text."""
+    categories = row["categories"]
+    return categories if isinstance(categories, dict) else json.loads(categories)
+
+
 def csv_writer(site: Site) -> tuple[str, Callable[[list[dict]], str]]:
     """(header line, page -> lines): one true/false column per category of the site."""
     categories = site.category_ids
@@ -91,7 +97,7 @@ def csv_writer(site: Site) -> tuple[str, Callable[[list[dict]], str]]:
     def page_lines(page: list[dict]) -> str:
         out = []
         for r in page:
-            decided = r["categories"] if isinstance(r["categories"], dict) else json.loads(r["categories"])
+            decided = _decided(r)
             out.append([
                 r["consent_id"], as_utc(r["created_at"]).isoformat(), r["action"], r["revision"], r["language"],
                 r["source"], r["text_hash"],
@@ -109,7 +115,7 @@ def jsonl_writer(site: Site) -> tuple[str, Callable[[list[dict]], str]]:
         return "".join(
             json.dumps(
                 {"site": site.id, **{k: r[k] for k in _COLUMNS}, "created_at": as_utc(r["created_at"]).isoformat(),
-                 "categories": r["categories"] if isinstance(r["categories"], dict) else json.loads(r["categories"])},
+                 "categories": _decided(r)},
                 ensure_ascii=False, separators=(",", ":"),
             ) + "\n"
             for r in page
