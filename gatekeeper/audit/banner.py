@@ -183,3 +183,11 @@ def accept(page: Page, banner: Banner, categories: tuple[str, ...] | None = None
             page.evaluate("categories => window.gatekeeper.accept(categories)", list(categories))
     else:
         banner.frame.locator("[data-gk-audit=accept]").first.click(timeout=5_000)
+
+
+def choose(page: Page, banner: Banner, granted: tuple[str, ...] | None) -> None:
+    """Refuse (`()`), accept everything (None) or, on a Gatekeeper site, only `granted`."""
+    if granted == ():
+        reject(page, banner)
+    else:
+        accept(page, banner, granted)

@@ -36,7 +36,6 @@ class ConsentPage(Visit):
         self._banner: Banner | None = None
         self._declaration: Declaration | None = None
         self.choice_mark = 0
-        self.granted: tuple[str, ...] | None = ()
 
     def goto(self, url: str) -> ConsentPage:
         """Open `url` and wait for the network to settle (tags included)."""
@@ -61,19 +60,11 @@ class ConsentPage(Visit):
 
     def accept(self, *categories: str) -> ConsentPage:
         """Accept `categories` (a Gatekeeper site), or everything when none are named."""
-        banner = self.banner
-        self.choice_mark = self.log.mark()
-        self.granted = tuple(categories) if categories else None
-        banners.accept(self.page, banner, self.granted)
-        self.settle()
+        self.choice_mark = self.choose(self.banner, categories or None)
         return self
 
     def reject(self) -> ConsentPage:
-        banner = self.banner
-        self.choice_mark = self.log.mark()
-        self.granted = ()
-        banners.reject(self.page, banner)
-        self.settle()
+        self.choice_mark = self.choose(self.banner, ())
         return self
 
     def trackers(self, since: int = 0) -> list[Seen]:

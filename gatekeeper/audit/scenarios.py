@@ -71,13 +71,25 @@ class Context:
         return Visit.fresh(self.browser, offline_trackers=self.offline_trackers)
 
 
+def _arrive(visit: Visit, url: str) -> Banner:
+    """Open `url`, find its banner and let the page's own tags load."""
+    visit.open(url)
+    banner = banners.find(visit.page)
+    visit.settle()
+    return banner
+
+
+def _outside_choice(visit: Visit, since: int, granted: tuple[str, ...] | None, ctx: Context, **where) -> list[Finding]:
+    """The tracker requests since `since` and the cookies now stored that `granted` does not allow."""
+    return (checks.requests_outside_choice(visit.log.requests[since:], granted, ctx.declaration, **where)
+            + checks.cookies_outside_choice(visit.cookies(), granted, ctx.declaration, **where))
+
+
 def before_choice(ctx: Context) -> Scenario:
     """Fresh visit, no interaction: what loads and what is stored (rules 1, 2) and the banner (rule 4)."""
     scenario = Scenario("before consent", ())
     with ctx.visit() as visit:
-        visit.open(ctx.url)
-        ctx.banner = banners.find(visit.page)
-        visit.settle()
+        ctx.banner = _arrive(visit, ctx.url)
         visit.scroll()
         visit.settle()
         scenario.screenshots["banner"] = visit.screenshot()
@@ -110,15 +122,10 @@ def after_reject(ctx: Context) -> Scenario:
     scenario = Scenario("reject", ())
     where = {"page": ctx.url, "scenario": scenario.name}
     with ctx.visit() as visit:
-        visit.open(ctx.url)
-        banner = banners.find(visit.page)
-        visit.settle()
-        mark = visit.log.mark()
-        banners.reject(visit.page, banner)
-        visit.settle()
+        banner = _arrive(visit, ctx.url)
+        mark = visit.choose(banner, ())
         scenario.screenshots["after reject"] = visit.screenshot()
-        scenario.findings += checks.requests_outside_choice(visit.log.requests[mark:], (), ctx.declaration, **where)
-        scenario.findings += checks.cookies_outside_choice(visit.cookies(), (), ctx.declaration, **where)
+        scenario.findings += _outside_choice(visit, mark, (), ctx, **where)
         later = visit.log.mark()
         visit.reload()
         visit.settle()
@@ -126,8 +133,7 @@ def after_reject(ctx: Context) -> Scenario:
             scenario.findings.append(Finding(9, banner.site or "Gatekeeper", visit.page.url, ctx.url, scenario.name,
                                              "the banner asks again after a refusal"))
         scenario.visited = [visit.page.url, *visit.browse(ctx.browse_pages)]
-        scenario.findings += checks.requests_outside_choice(visit.log.requests[later:], (), ctx.declaration, rule=9, **where)
-        scenario.findings += checks.cookies_outside_choice(visit.cookies(), (), ctx.declaration, rule=9, **where)
+        scenario.findings += _outside_choice(visit, later, (), ctx, rule=9, **where)
         scenario.requests, scenario.cookies, scenario.storage = list(visit.log.requests), visit.cookies(), visit.storage()
     return scenario
 
@@ -138,12 +144,7 @@ def after_accept(ctx: Context, categories: tuple[str, ...] | None) -> Scenario:
     scenario = Scenario(name, categories)
     where = {"page": ctx.url, "scenario": scenario.name}
     with ctx.visit() as visit:
-        visit.open(ctx.url)
-        banner = banners.find(visit.page)
-        visit.settle()
-        mark = visit.log.mark()
-        banners.accept(visit.page, banner, categories)
-        visit.settle()
+        mark = visit.choose(_arrive(visit, ctx.url), categories)
         last = categories is None or len(ctx.declaration.optional_categories if ctx.declaration else ()) <= 1
         if last:  # a return visit: granted tags start from the stored decision, no banner
             visit.reload()
@@ -151,8 +152,7 @@ def after_accept(ctx: Context, categories: tuple[str, ...] | None) -> Scenario:
             scenario.screenshots["after accept"] = visit.screenshot()
         scenario.visited = [visit.page.url]
         scenario.requests, scenario.cookies, scenario.storage = list(visit.log.requests), visit.cookies(), visit.storage()
-        scenario.findings += checks.requests_outside_choice(visit.log.requests[mark:], categories, ctx.declaration, **where)
-        scenario.findings += checks.cookies_outside_choice(scenario.cookies, categories, ctx.declaration, **where)
+        scenario.findings += _outside_choice(visit, mark, categories, ctx, **where)
     return scenario
 
 

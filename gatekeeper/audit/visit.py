@@ -1,5 +1,5 @@
 """One visitor in one fresh browser context: a page, every request it causes (routed to
-the stand-ins when asked), and the few things a visitor does — open, scroll, browse.
+the stand-ins when asked), and the few things a visitor does — open, scroll, choose, browse.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from urllib.parse import urldefrag, urlsplit
 from playwright.sync_api import Browser, BrowserContext, Error, Page, Response
 
 from ..trackers import vendor_for_url
+from . import banner as banners
+from .banner import Banner
 from .network import TrackerLog, route_trackers
 from .storage import ObservedCookie, observe_cookies, storage_keys
 
@@ -77,6 +79,14 @@ class Visit:
     def settle(self, *, quiet_ms: int = 500, timeout: float = 6.0) -> None:
         """Wait for network quiet plus a margin, so late tags have had their chance."""
         self.log.settle(self.page, quiet_ms=quiet_ms, timeout=timeout)
+
+    def choose(self, banner: Banner, granted: tuple[str, ...] | None) -> int:
+        """Decide through `banner` (see banner.choose) and settle; returns the log's mark
+        from just before the choice, where what the choice caused begins."""
+        mark = self.log.mark()
+        banners.choose(self.page, banner, granted)
+        self.settle()
+        return mark
 
     def scroll(self) -> None:
         try:
