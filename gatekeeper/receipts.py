@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from html.parser import HTMLParser
 
 import sqlalchemy as sa
@@ -35,16 +36,20 @@ class BannerText:
     def verified(self) -> bool:
         return hashlib.sha256(self.markup.encode("utf-8")).hexdigest() == self.text_hash
 
+    @cached_property
+    def _parsed(self) -> _Text:
+        parser = _Text()
+        parser.feed(self.markup)
+        return parser
+
     @property
     def text(self) -> str:
-        return visible_text(self.markup)
+        return "\n".join(self._parsed.parts)
 
     @property
     def config(self) -> dict | None:
         """The public config the bundle acted on (None for texts archived before it was hashed)."""
-        parser = _Text()
-        parser.feed(self.markup)
-        return json.loads(parser.config) if parser.config else None
+        return json.loads(self._parsed.config) if self._parsed.config else None
 
 
 @dataclass(frozen=True)
@@ -74,12 +79,6 @@ class _Text(HTMLParser):
             self.config += data
         elif data.strip():
             self.parts.append(" ".join(data.split()))
-
-
-def visible_text(markup: str) -> str:
-    parser = _Text()
-    parser.feed(markup)
-    return "\n".join(parser.parts)
 
 
 async def archive_banner_texts(engine: AsyncEngine, sites: Mapping[str, Site], bundles: Mapping[str, Bundle]) -> int:
