@@ -31,8 +31,6 @@ from .load import free_port, gatekeeper_command, start
 
 SITES = ("ecomarket", "locomail")
 CPU_RATES = (1, 4)
-# Only the shop resolves: nothing a load does can leave the machine.
-OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 SETTLE_MS = 500  # after the banner shows, for late shifts and tasks
 
 # Installed before the page's own scripts. "Visible" is when the first animation frame
@@ -197,8 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     server = start(gatekeeper_command(port, f"sqlite:///{workdir}/consent.db"), port, workdir / "server.log", env)
     try:
         with sync_playwright() as playwright:
-            options = gk_browser.launch_options()
-            browser = playwright.chromium.launch(**{**options, "args": [*options["args"], OFFLINE]})
+            browser = gk_browser.launch(playwright, offline=True)  # nothing a load does can leave the machine
             try:
                 results = run(browser, f"http://127.0.0.1:{port}", args.loads, time.monotonic() + args.seconds)
                 version = browser.version

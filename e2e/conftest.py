@@ -57,15 +57,10 @@ def playwright_instance():
         yield playwright
 
 
-# Only the shop (127.0.0.1) resolves: a tracker request that escapes the stand-ins fails
-# instead of reaching the real vendor from a CI runner.
-OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
-
-
 @pytest.fixture(scope="package")
 def browser(playwright_instance):
-    options = gk_browser.launch_options()
-    chromium = playwright_instance.chromium.launch(**{**options, "args": [*options["args"], OFFLINE]})
+    """Only the shop (127.0.0.1) resolves: a tracker request must be answered by a stand-in."""
+    chromium = gk_browser.launch(playwright_instance, offline=True)
     yield chromium
     chromium.close()
 

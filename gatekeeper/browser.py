@@ -24,6 +24,9 @@ QUIET_ARGS = (
     "--disable-quic",
     "--no-first-run",
 )
+# Only the machine itself resolves: a request that escapes the tests' stand-ins fails
+# instead of reaching the real vendor from a CI runner.
+OFFLINE_ARG = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 
 def chromium_path() -> str | None:
@@ -46,12 +49,14 @@ def _running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def launch_options(*, headless: bool = True) -> dict[str, Any]:
-    """Keyword arguments for `playwright.chromium.launch()`."""
+def launch_options(*, headless: bool = True, offline: bool = False) -> dict[str, Any]:
+    """Keyword arguments for `playwright.chromium.launch()`; `offline`: only 127.0.0.1 resolves."""
     args = list(QUIET_ARGS)
     if _running_as_root():
         # Chromium refuses to start its sandbox as root (containers, CI runners).
         args.append("--no-sandbox")
+    if offline:
+        args.append(OFFLINE_ARG)
     options: dict[str, Any] = {"headless": headless, "args": args}
     path = chromium_path()
     if path is not None:
@@ -59,5 +64,5 @@ def launch_options(*, headless: bool = True) -> dict[str, Any]:
     return options
 
 
-def launch(playwright: Playwright, *, headless: bool = True) -> Browser:
-    return playwright.chromium.launch(**launch_options(headless=headless))
+def launch(playwright: Playwright, *, headless: bool = True, offline: bool = False) -> Browser:
+    return playwright.chromium.launch(**launch_options(headless=headless, offline=offline))
