@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from playwright.sync_api import BrowserContext, Page
 
 from gatekeeper.audit.network import CONSENT_API
-from gatekeeper.trackers import vendor_for_url
 
 from .server import Server
 
@@ -115,26 +114,6 @@ def data_layer(page: Page) -> list:
 def own_tags(page: Page) -> dict[str, str]:
     """Which of the shop's own text/plain tags ran (dataset.ownAnalytics = "loaded")."""
     return page.evaluate("() => Object.assign({}, document.documentElement.dataset)")
-
-
-def tracker_elements(page: Page) -> list[str]:
-    """script/img/iframe/link[rel=preconnect|dns-prefetch|preload] in the DOM pointing at T."""
-    urls = page.evaluate(
-        """() => {
-            const found = [];
-            const visit = root => {
-                root.querySelectorAll('script[src], img[src], iframe[src], link[href]').forEach(el => {
-                    const hint = /\\b(preconnect|dns-prefetch|preload|prefetch|modulepreload)\\b/i;
-                    if (el.tagName === 'LINK' && !hint.test(el.rel)) return;
-                    found.push(el.src || el.href);
-                });
-                root.querySelectorAll('*').forEach(el => { if (el.shadowRoot) visit(el.shadowRoot); });
-            };
-            visit(document);
-            return found;
-        }"""
-    )
-    return [url for url in urls if vendor_for_url(url) is not None]
 
 
 def same_site_links(page: Page, site: str, limit: int = 2) -> list[str]:

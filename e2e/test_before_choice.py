@@ -2,6 +2,7 @@
 
 import pytest
 
+from gatekeeper.audit.visit import tracker_elements
 from gatekeeper.trackers import vendor_for_cookie
 
 from .harness import (
@@ -17,7 +18,6 @@ from .harness import (
     own_tags,
     same_site_links,
     storage_keys,
-    tracker_elements,
     wait_for_banner,
 )
 

@@ -38,6 +38,11 @@ _ELEMENTS = """() => {
 }"""
 
 
+def tracker_elements(page: Page) -> list[str]:
+    """URLs of the tracker scripts, images, iframes and resource hints in the page's DOM."""
+    return [url for url in page.evaluate(_ELEMENTS) if vendor_for_url(url) is not None]
+
+
 class Visit:
     def __init__(
         self, context: BrowserContext, *, log: TrackerLog | None = None, page: Page | None = None,
@@ -136,10 +141,9 @@ class Visit:
 
     def tracker_elements(self) -> list[str]:
         try:
-            urls = self.page.evaluate(_ELEMENTS)
+            return tracker_elements(self.page)
         except Error:
             return []
-        return [url for url in urls if vendor_for_url(url) is not None]
 
     def screenshot(self) -> bytes | None:
         try:
