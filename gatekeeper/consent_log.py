@@ -38,7 +38,7 @@ class ConsentRecord(msgspec.Struct, frozen=True, kw_only=True):
     ip: str | None
 
     def row(self) -> dict:
-        return {f: getattr(self, f) for f in self.__struct_fields__}
+        return msgspec.structs.asdict(self)
 
 
 class LogClosed(Exception):
