@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from . import errors, receipts
 from .consent_log import ConsentRecord
-from .cookies import COOKIE_NAME, clear_consent_cookie, expire_declared_cookies, set_consent_cookie
+from .cookies import COOKIE_NAME, clear_consent_cookie, expire_withdrawn_cookies, set_consent_cookie
 from .decisions import (
     MAX_BODY_BYTES,
     ConsentRequest,
@@ -194,7 +194,7 @@ async def delete_consent(request: Request) -> Response:
         }
     )
     clear_consent_cookie(response, request, site)
-    expired = expire_declared_cookies(response, request, site, set(site.optional_categories))
+    expired = expire_withdrawn_cookies(response, request, site, set(site.optional_categories))
     response.headers["X-Gatekeeper-Expired-Cookies"] = ",".join(expired)
     return _cors(response, origin)
 

@@ -21,6 +21,7 @@ import brotli
 import rcssmin
 import rjsmin
 
+from .cookies import withdrawal_patterns
 from .sites import GA4, FacebookSDK, GoogleAds, Script, Site
 from .templating import render
 from .texts import site_texts
@@ -93,10 +94,6 @@ def _loader(loader) -> dict:
     raise TypeError(f"unknown loader {loader!r}")
 
 
-# First-party cookies the vendors' own snippets set, deleted on withdrawal even when a
-# shop's own tag (not a configured service) brought them.
-WELL_KNOWN_COOKIES = {"analytics": ("_ga", "_ga_*"), "marketing": ("_gcl_*", "_fbp", "_fbc")}
-
 
 def public_config(site: Site) -> dict:
     """What the browser may know about a site: nothing secret, nothing it does not use."""
@@ -111,11 +108,7 @@ def public_config(site: Site) -> dict:
             {"category": s.category, **_loader(s.loader)} for s in site.services if s.category in optional
         ],
         # Declared first-party cookie names and patterns, deleted when a category is refused.
-        "cookies": {
-            c: list(dict.fromkeys([k.name for s in site.services_in(c) for k in s.cookies if k.first_party]
-                                  + list(WELL_KNOWN_COOKIES.get(c, ()))))
-            for c in optional
-        },
+        "cookies": {c: withdrawal_patterns(site, c) for c in optional},
         "settings": site.settings_button,
     }
     if site.settings_button != "none":

@@ -11,7 +11,7 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .sites import Site
+from .sites import Site, pattern_matches
 
 COOKIE_NAME = "gk_consent"
 
@@ -64,21 +64,29 @@ def expire_cookie(response: Response, request: Request, name: str, domain: str |
         _set_cookie(response, request, name, '""', 0, domain)
 
 
-def declared_first_party_cookies(site: Site, categories: set[str] | frozenset[str]) -> list:
-    return [c for s in site.services if s.category in categories for c in s.cookies if c.first_party]
+# First-party cookies the vendors' own snippets set, deleted on withdrawal even when a
+# shop's own tag (not a configured service) brought them.
+WELL_KNOWN_COOKIES = {"analytics": ("_ga", "_ga_*"), "marketing": ("_gcl_*", "_fbp", "_fbc")}
 
 
-def expire_declared_cookies(response: Response, request: Request, site: Site, categories: set[str]) -> list[str]:
-    """Expire the first-party cookies this browser sent that the withdrawn categories declare.
+def withdrawal_patterns(site: Site, category: str) -> list[str]:
+    """Names and `*` patterns of the first-party cookies deleted when `category` is refused:
+    the bundle deletes them in the browser, the DELETE endpoint expires those it is sent."""
+    declared = [k.name for s in site.services_in(category) for k in s.cookies if k.first_party]
+    return list(dict.fromkeys(declared + list(WELL_KNOWN_COOKIES.get(category, ()))))
+
+
+def expire_withdrawn_cookies(response: Response, request: Request, site: Site, categories) -> list[str]:
+    """Expire the cookies this browser sent that withdrawing `categories` deletes.
 
     Patterns like `_ga_*` can only be matched against names the browser actually sent.
     Returns the names expired.
     """
-    declared = declared_first_party_cookies(site, categories)
+    patterns = [p for c in categories for p in withdrawal_patterns(site, c)]
     domain = cookie_domain(request, site)
     expired = []
     for name in request.cookies:
-        if name != COOKIE_NAME and any(c.matches(name) for c in declared):
+        if name != COOKIE_NAME and any(pattern_matches(p, name) for p in patterns):
             expire_cookie(response, request, name)
             if domain is not None:
                 expire_cookie(response, request, name, domain)

@@ -42,9 +42,12 @@ class Cookie(Struct):
     first_party: bool = True
 
     def matches(self, name: str) -> bool:
-        if self.name.endswith("*"):
-            return name.startswith(self.name[:-1])
-        return name == self.name
+        return pattern_matches(self.name, name)
+
+
+def pattern_matches(pattern: str, name: str) -> bool:
+    """A cookie name against a declared name, or a prefix pattern ending in `*`."""
+    return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
 
 
 class GA4(Struct, tag="ga4"):

@@ -74,6 +74,7 @@ def test_withdrawal_is_logged_clears_cookie_and_expires_declared_cookies(client,
     client.cookies.set("_ga", "GA1.1.1.1")
     client.cookies.set("_ga_ECOM12345", "GS1.1")
     client.cookies.set("_gcl_au", "1.1.1")
+    client.cookies.set("_fbp", "fb.1.1")  # not declared by ecomarket, but a marketing cookie the browser deletes too
     client.cookies.set("cart", "3")
     response = client.request(
         "DELETE", "/api/v1/consent", content=json.dumps({"site": "ecomarket"}),
@@ -83,7 +84,7 @@ def test_withdrawal_is_logged_clears_cookie_and_expires_declared_cookies(client,
     assert response.json()["consent_id"] == granted["consent_id"]
     set_cookies = response.headers.get_list("set-cookie")
     expired = {h.split("=")[0] for h in set_cookies if "Max-Age=0" in h}
-    assert expired == {COOKIE_NAME, "_ga", "_ga_ECOM12345", "_gcl_au"}  # never the cart
+    assert expired == {COOKIE_NAME, "_ga", "_ga_ECOM12345", "_gcl_au", "_fbp"}  # never the cart
     withdraw = records()[-1]
     assert withdraw["action"] == "withdraw" and json.loads(withdraw["categories"]) == {"necessary": True, **ALL_OFF}
 
