@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
@@ -29,8 +30,12 @@ from .tokens import TokenSigner
 
 
 async def healthz(request: Request) -> JSONResponse:
-    async with request.app.state.engine.connect() as connection:
-        await ping(connection)
+    """200 when the consent log answers; 503 tells a load balancer to send decisions elsewhere."""
+    try:
+        async with request.app.state.engine.connect() as connection:
+            await ping(connection)
+    except (OSError, sa.exc.SQLAlchemyError):
+        return JSONResponse({"status": "unavailable", "error": "database_unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "sites": sorted(request.app.state.sites)})
 
 

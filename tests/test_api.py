@@ -221,3 +221,12 @@ def test_a_failed_write_answers_503_and_sets_no_cookie(client, records, monkeypa
 
 def test_healthz(client):
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_healthz_answers_503_when_the_log_is_unreachable(client, monkeypatch):
+    from gatekeeper.db import create_engine
+
+    # A real engine on a closed local port: the connection is refused at once.
+    monkeypatch.setattr(client.app.state, "engine", create_engine("postgresql://nobody@127.0.0.1:9/none"))
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["error"] == "database_unreachable"
