@@ -10,6 +10,7 @@ from playwright.sync_api import expect, sync_playwright
 from gatekeeper import browser as gk_browser
 from gatekeeper.audit.network import TrackerLog, route_trackers
 
+from .qa_server import QAServer
 from .server import Server
 
 E2E_TIMEOUT = 60  # seconds per test; a hung browser must not hang the suite
@@ -40,6 +41,14 @@ def pytest_runtest_makereport(item, call):
 def server(tmp_path_factory):
     """The real `python -m gatekeeper serve` with a fresh SQLite consent log."""
     running = Server.start(tmp_path_factory.mktemp("gatekeeper"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="package")
+def qa_server(tmp_path_factory):
+    """The real server with the broken /qa/ pages on: one for the audit and the plugin tests."""
+    running = QAServer.start(tmp_path_factory.mktemp("gatekeeper-qa"))
     yield running
     running.stop()
 

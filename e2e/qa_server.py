@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from .server import Server
 
 AUDIT_TIMEOUT = 150  # seconds for one `gatekeeper audit` run in a test
@@ -23,13 +21,6 @@ class QAServer(Server):
 
     def qa_url(self, name: str) -> str:
         return f"{self.url}/qa/{name}"
-
-
-@pytest.fixture(scope="module")
-def qa_server(tmp_path_factory):
-    running = QAServer.start(tmp_path_factory.mktemp("gatekeeper-qa"))
-    yield running
-    running.stop()
 
 
 def run_audit(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .qa_server import AUDIT_TIMEOUT, explain, qa_server, run_audit  # noqa: F401  (fixture)
+from .qa_server import AUDIT_TIMEOUT, explain, run_audit
 from .server import free_port
 
 pytestmark = pytest.mark.timeout(AUDIT_TIMEOUT + 30)

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from .qa_server import AUDIT_TIMEOUT, qa_server  # noqa: F401  (fixture)
+from .qa_server import AUDIT_TIMEOUT
 
 pytestmark = pytest.mark.timeout(AUDIT_TIMEOUT + 30)
 
