@@ -88,23 +88,20 @@ async def archive_banner_texts(engine: AsyncEngine, sites: Mapping[str, Site], b
     for site_id, bundle in bundles.items():
         site = sites[site_id]
         for language, text_hash in bundle.text_hashes.items():
-            markup = bundle.texts[language]
-            async with engine.begin() as connection:
-                known = await connection.execute(
-                    sa.select(banner_texts.c.text_hash).where(banner_texts.c.text_hash == text_hash)
-                )
-                if known.first() is not None:
-                    continue
-                try:
-                    await connection.execute(
-                        sa.insert(banner_texts).values(
-                            text_hash=text_hash, site=site_id, language=language,
-                            revision=site.revision, markup=markup, first_seen=now,
-                        )
+            row = dict(text_hash=text_hash, site=site_id, language=language,
+                       revision=site.revision, markup=bundle.texts[language], first_seen=now)
+            # The error leaves the transaction block, which rolls it back: a PostgreSQL
+            # transaction that hit a duplicate key cannot be committed.
+            try:
+                async with engine.begin() as connection:
+                    known = await connection.execute(
+                        sa.select(banner_texts.c.text_hash).where(banner_texts.c.text_hash == text_hash)
                     )
-                except sa.exc.IntegrityError:  # another server archived it a moment ago
-                    continue
-            stored += 1
+                    if known.first() is None:
+                        await connection.execute(sa.insert(banner_texts).values(**row))
+                        stored += 1
+            except sa.exc.IntegrityError:  # another server archived it a moment ago
+                pass
     return stored
 
 

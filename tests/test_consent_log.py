@@ -147,3 +147,30 @@ def test_api_records_and_receipts_on_each_database(make_client, database_url):
     assert receipt.status_code == 200
     assert receipt.json()["records"][0]["categories"] == {"necessary": True, "analytics": True}
     assert client.get("/api/v1/consent/does-not-exist").status_code == 404
+
+
+def test_servers_starting_together_archive_each_banner_text_once(database_url, sites):
+    """Two servers archiving the same texts at once: both start, each text is stored once
+    (a duplicate key must not leave a PostgreSQL transaction half-failed)."""
+    from gatekeeper.bundle import build_bundle
+    from gatekeeper.receipts import archive_banner_texts, banner_texts
+
+    bundles = {site_id: build_bundle(site) for site_id, site in sites.items()}
+    expected = {h for b in bundles.values() for h in b.text_hashes.values()}
+
+    async def run() -> tuple[list[int], set[str]]:
+        engines = [create_engine(database_url) for _ in range(2)]
+        try:
+            await migrate(engines[0])
+            stored = await asyncio.gather(*(archive_banner_texts(e, sites, bundles) for e in engines))
+            async with engines[0].connect() as connection:
+                hashes = (await connection.execute(sa.select(banner_texts.c.text_hash))).scalars().all()
+            assert len(hashes) == len(set(hashes))
+            return list(stored), set(hashes)
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+    stored, hashes = asyncio.run(run())
+    assert hashes == expected
+    assert sum(stored) == len(expected)  # each text counted as new by exactly one server
