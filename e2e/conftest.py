@@ -8,8 +8,9 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from gatekeeper import browser as gk_browser
-from gatekeeper.audit.network import TrackerLog, route_trackers
+from gatekeeper.audit.network import TrackerLog
 
+from .harness import new_context
 from .qa_server import QAServer
 from .server import Server
 
@@ -82,20 +83,15 @@ def tracker_log():
 @pytest.fixture
 def context(browser, tracker_log):
     """A fresh visitor: no cookies, tracker hosts answered by the stand-ins."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    ctx.set_default_timeout(5_000)
-    tracker_log.attach(ctx)
-    route_trackers(ctx)
+    ctx = new_context(browser, tracker_log)
     yield ctx
     ctx.close()
 
 
 @pytest.fixture
 def cached_context(browser, tracker_log):
-    """A fresh visitor with the HTTP cache on: no routing (routing turns the cache off)."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    ctx.set_default_timeout(5_000)
-    tracker_log.attach(ctx)
+    """A fresh visitor with the HTTP cache on: no stand-ins (routing turns the cache off)."""
+    ctx = new_context(browser, tracker_log, stand_ins=False)
     yield ctx
     ctx.close()
 

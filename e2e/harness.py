@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
-from gatekeeper.audit.network import CONSENT_API
+from gatekeeper.audit.network import CONSENT_API, TrackerLog, route_trackers
+from gatekeeper.audit.visit import VIEWPORT
 
 from .server import Server
 
@@ -23,6 +24,19 @@ DIALOG = f"{BANNER} [role=dialog]"
 # What may be stored before a choice (COMPLIANCE 2): session, cart, language — no consent.
 ESSENTIAL_COOKIES = frozenset({"session", "cart", "lang", "language"})
 ESSENTIAL_STORAGE_KEYS = frozenset({"cart", "lang", "language"})
+
+
+def new_context(browser: Browser, tracker_log: TrackerLog | None = None, *, stand_ins: bool = True, **options) -> BrowserContext:
+    """A fresh visitor: no cookies, 1280x800 unless `options` say otherwise, every request in
+    `tracker_log`, tracker hosts answered by the stand-ins (without them the HTTP cache
+    stays on: routing turns it off)."""
+    context = browser.new_context(**{"viewport": VIEWPORT, **options})
+    context.set_default_timeout(5_000)
+    if tracker_log is not None:
+        tracker_log.attach(context)
+    if stand_ins:
+        route_trackers(context)
+    return context
 
 
 def cookies(context: BrowserContext) -> dict[str, dict]:

@@ -10,9 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from playwright.sync_api import expect
 
-from gatekeeper.audit.network import route_trackers
-
-from .harness import choose, open_demo, wait_for_banner
+from .harness import choose, new_context, open_demo, wait_for_banner
 from .server import Server
 
 PASSWORD = "browser-test-admin-password"
@@ -34,9 +32,7 @@ def admin_server(tmp_path_factory):
 
 
 def decide(browser, server, action, **context_options) -> str:
-    context = browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **context_options})
-    context.set_default_timeout(5_000)
-    route_trackers(context)
+    context = new_context(browser, **context_options)
     try:
         page = context.new_page()
         open_demo(page, server, "locomail")

@@ -5,9 +5,7 @@ neither signal, so the tests inject both: the `Sec-GPC: 1` header and
 
 import pytest
 
-from gatekeeper.audit.network import route_trackers
-
-from .harness import BANNER, SITES, choose, decision, open_demo, open_preferences, wait_for_banner
+from .harness import BANNER, SITES, choose, decision, new_context, open_demo, open_preferences, wait_for_banner
 
 GPC_PROPERTY = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true })"
 GPC_NOTES = {
@@ -20,11 +18,8 @@ GPC_NOTES = {
 @pytest.fixture
 def gpc_context(browser, tracker_log):
     """A fresh visitor whose browser sends both GPC signals."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, extra_http_headers={"Sec-GPC": "1"})
-    ctx.set_default_timeout(5_000)
+    ctx = new_context(browser, tracker_log, extra_http_headers={"Sec-GPC": "1"})
     ctx.add_init_script(GPC_PROPERTY)
-    tracker_log.attach(ctx)
-    route_trackers(ctx)
     yield ctx
     ctx.close()
 
@@ -62,10 +57,8 @@ def test_20_gpc_presets_marketing_off_with_a_note_and_never_grants(lang, server,
 
 def test_20_the_server_records_gpc_from_the_header_alone(server, browser, tracker_log):
     """A browser that sends only `Sec-GPC: 1`: the server still opts marketing out."""
-    ctx = browser.new_context(extra_http_headers={"Sec-GPC": "1"})
+    ctx = new_context(browser, tracker_log, extra_http_headers={"Sec-GPC": "1"})
     try:
-        tracker_log.attach(ctx)
-        route_trackers(ctx)
         page = ctx.new_page()
         open_demo(page, server, "ecomarket", lang="en")
         wait_for_banner(page)
