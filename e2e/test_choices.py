@@ -140,17 +140,22 @@ def test_08_a_cookie_with_a_flipped_signature_byte_reads_as_undecided(site, serv
     assert_undecided_and_silent(page, context, tracker_log, mark)
 
 
-@pytest.mark.parametrize("site", sorted(SITES))
-def test_08_a_cookie_with_a_swapped_payload_reads_as_undecided(site, server, context, page, tracker_log):
+def refusal_forged_to_grant_all(site, server, context, page, tracker_log):
+    """Refuse, then the refusal's signature under a payload that grants every category."""
     open_demo(page, server, site)
     wait_for_banner(page)
     choose(page, "reject")
     tracker_log.settle(page)
     payload, signature = decode_token(cookies(context)[COOKIE]["value"])
-    forged = {**payload, "granted": list(SITES[site].all_categories)}
+    return f"{encode_payload({**payload, 'granted': list(SITES[site].all_categories)})}.{signature}"
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+def test_08_a_cookie_with_a_swapped_payload_reads_as_undecided(site, server, context, page, tracker_log):
+    forged = refusal_forged_to_grant_all(site, server, context, page, tracker_log)
 
     mark = tracker_log.mark()
-    reload_with_consent_cookie(context, page, server, f"{encode_payload(forged)}.{signature}")
+    reload_with_consent_cookie(context, page, server, forged)
 
     assert_undecided_and_silent(page, context, tracker_log, mark)
 
@@ -161,16 +166,11 @@ def test_08_a_forged_cookie_reads_as_undecided_when_the_bundle_is_cached(site, s
     page = cached_context.new_page()
     bundle_statuses = []
     page.on("response", lambda r: "/gk/" in r.url and r.url.endswith(".js") and bundle_statuses.append(r.status))
-    open_demo(page, server, site)
-    wait_for_banner(page)
-    choose(page, "reject")
-    tracker_log.settle(page)
-    payload, signature = decode_token(cookies(cached_context)[COOKIE]["value"])
-    forged = {**payload, "granted": list(SITES[site].all_categories)}
+    forged = refusal_forged_to_grant_all(site, server, cached_context, page, tracker_log)
 
     mark = tracker_log.mark()
     bundle_statuses.clear()
-    reload_with_consent_cookie(cached_context, page, server, f"{encode_payload(forged)}.{signature}")
+    reload_with_consent_cookie(cached_context, page, server, forged)
 
     assert bundle_statuses and all(status == 304 for status in bundle_statuses), bundle_statuses
     assert_undecided_and_silent(page, cached_context, tracker_log, mark)
