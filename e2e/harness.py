@@ -183,6 +183,10 @@ class DemoSite:
     def all_categories(self) -> tuple[str, ...]:
         return ("necessary", *self.categories)
 
+    def query(self, lang: str) -> dict[str, str]:
+        """The demo page's query for `lang`: none for the site's default language."""
+        return {} if lang == self.languages[0] else {"lang": lang}
+
 
 SITES = {
     "ecomarket": DemoSite(
@@ -191,6 +195,8 @@ SITES = {
     ),
     "locomail": DemoSite("locomail", ("nl", "en"), ("analytics",), ga4="G-LOCO67890"),
 }
+
+SITE_LANGUAGES = [(site.id, lang) for site in SITES.values() for lang in site.languages]
 
 REJECT_LABELS = {"nl": "Alles weigeren", "fr": "Tout refuser", "en": "Reject all"}
 ACCEPT_LABELS = {"nl": "Alles accepteren", "fr": "Tout accepter", "en": "Accept all"}

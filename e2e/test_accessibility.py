@@ -9,10 +9,19 @@ from pathlib import Path
 import axe_playwright_python
 import pytest
 
-from .harness import ACCEPT_LABELS, BANNER, REJECT_LABELS, SITES, banner_visible, decision, open_demo, wait_for_banner
+from .harness import (
+    ACCEPT_LABELS,
+    BANNER,
+    REJECT_LABELS,
+    SITE_LANGUAGES,
+    SITES,
+    banner_visible,
+    decision,
+    open_demo,
+    wait_for_banner,
+)
 
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text("utf-8")
-SITE_LANGUAGES = [(site.id, lang) for site in SITES.values() for lang in site.languages]
 # What has focus, described across shadow roots: "banner:button[accept]", "settings:button", "page:a".
 FOCUSED = """() => {
     let el = document.activeElement, where = 'page';

@@ -8,6 +8,7 @@ from .harness import (
     BANNER,
     COOKIE,
     REJECT_LABELS,
+    SITE_LANGUAGES,
     SITES,
     banner_visible,
     choose,
@@ -19,7 +20,6 @@ from .harness import (
     wait_for_banner,
 )
 
-SITE_LANGUAGES = [(site.id, lang) for site in SITES.values() for lang in site.languages]
 VIEWPORTS = [(1280, 800), (375, 667)]
 
 
@@ -39,15 +39,14 @@ def assert_refusal_recorded(server, context, answer, site, source=None):
 
 @pytest.mark.parametrize(("site", "lang"), SITE_LANGUAGES)
 def test_04_reject_on_the_first_layer_as_a_button(site, lang, server, context, page, tracker_log):
-    query = {} if lang == SITES[site].languages[0] else {"lang": lang}
-    open_demo(page, server, site, **query)
+    open_demo(page, server, site, **SITES[site].query(lang))
     assert page.get_attribute("html", "lang") == lang
     wait_for_banner(page)
     reject = page.locator(f"{BANNER} [role=dialog] button[data-gk=reject]")
 
     for width, height in VIEWPORTS:
         page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(50)
+        page.wait_for_function(f"() => innerWidth === {width} && innerHeight === {height}", timeout=2_000)
         assert page.evaluate("() => window.scrollY") == 0
         assert reject.evaluate("el => el.tagName") == "BUTTON"
         assert reject.inner_text().strip() == REJECT_LABELS[lang]

@@ -34,10 +34,6 @@ def configs():
     return load_sites(REPO / "sites")
 
 
-def languages(site):
-    return [(lang, {} if lang == SITES[site].languages[0] else {"lang": lang}) for lang in SITES[site].languages]
-
-
 # The declaration page as data: per category section, per service its rows and cookies.
 DECLARATION = """() => Array.from(document.querySelectorAll('section[data-category]')).map((section) => {
   const cells = (tr) => Array.from(tr.cells).map((c) => c.textContent.trim());
@@ -56,9 +52,9 @@ DECLARATION = """() => Array.from(document.querySelectorAll('section[data-catego
 @pytest.mark.parametrize("site", sorted(SITES))
 def test_12_first_layer_informs(site, server, context, page, configs):
     config = configs[site]
-    for lang, query in languages(site):
+    for lang in SITES[site].languages:
         t = site_texts(config, lang)
-        open_demo(page, server, site, **query)
+        open_demo(page, server, site, **SITES[site].query(lang))
         wait_for_banner(page)
         first = page.locator(f"{BANNER} [data-layer=first]")
         assert first.is_visible()
@@ -180,8 +176,8 @@ LEGITIMATE_INTEREST = re.compile(
 
 @pytest.mark.parametrize("site", sorted(SITES))
 def test_15_no_legitimate_interest(site, server, context, page):
-    for lang, query in languages(site):
-        open_demo(page, server, site, **query)
+    for lang in SITES[site].languages:
+        open_demo(page, server, site, **SITES[site].query(lang))
         wait_for_banner(page)
         text = normalised(banner_texts(page))
         assert not LEGITIMATE_INTEREST.search(text), f"{lang}: {LEGITIMATE_INTEREST.search(text)[0]!r} in the banner"
