@@ -44,6 +44,7 @@ def test_17_consent_mode_default_denies_every_type(server, context, page):
     wait_for_banner(page)
     _, default = commands(data_layer(page), "consent")[0]
     named = {k: v for k, v in default[2].items() if k.endswith("_storage") or k.startswith("ad_")}
+    assert set(V2_TYPES) <= set(named), named
     assert named == {k: "denied" for k in named}, named
 
 
