@@ -105,15 +105,23 @@ async def _connection(port: int, budget: list[int], deadline: float, latencies: 
         writer.close()
 
 
+async def _bounded(name: str, seconds: float, *connections) -> None:
+    """The deadline is only checked between requests: a server that stops answering must not hang the bench."""
+    try:
+        await asyncio.wait_for(asyncio.gather(*connections), timeout=seconds + 30)
+    except TimeoutError:
+        raise SystemExit(f"bench: {name}: the server stopped answering ({seconds + 30:.0f} s)") from None
+
+
 async def drive(name: str, port: int, requests: int, seconds: float, connections: int) -> Result:
     warm: list[float] = []
-    await asyncio.gather(*(_connection(port, [20], time.monotonic() + 10, warm, []) for _ in range(4)))
+    await _bounded(name, 10, *(_connection(port, [20], time.monotonic() + 10, warm, []) for _ in range(4)))
     latencies: list[float] = []
     statuses: list[int] = []
     budget = [requests]
     began = time.perf_counter()
-    await asyncio.gather(
-        *(_connection(port, budget, time.monotonic() + seconds, latencies, statuses) for _ in range(connections))
+    await _bounded(
+        name, seconds, *(_connection(port, budget, time.monotonic() + seconds, latencies, statuses) for _ in range(connections))
     )
     elapsed = time.perf_counter() - began
     ok = sum(1 for s in statuses if s == 201)
