@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from . import errors
-from .sites import Site
+from .sites import Site, explain
 
 Source = Literal["banner", "preferences", "placeholder", "gpc", "api"]
 MAX_BODY_BYTES = 4096
@@ -46,8 +46,7 @@ def decode(body: bytes, kind: type[msgspec.Struct]):
     try:
         return msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as exc:
-        message, _, where = str(exc).partition(" - at `$.")
-        field = where.rstrip("`") or "body"
+        field, message = explain(exc, "body")
         raise errors.InvalidField(f"{field}: {message}", field=field) from None
     except msgspec.DecodeError as exc:
         raise errors.InvalidJSON(f"the body is not valid JSON: {exc}") from None

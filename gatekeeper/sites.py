@@ -160,6 +160,14 @@ def _check_rules(site: Site) -> None:
             raise SiteError(f"texts.{language}: language not in languages {list(site.languages)}")
 
 
+def explain(exc: msgspec.ValidationError, whole: str) -> tuple[str, str]:
+    """(field, message) of a msgspec validation error; `whole` names the field when the
+    error is about the document itself. msgspec says "Expected `int`, got `str` - at
+    `$.services[0].category`"."""
+    message, _, where = str(exc).partition(" - at `$.")
+    return where.rstrip("`") or whole, message
+
+
 def parse_site(data: bytes | str, source: str = "<site>") -> Site:
     """One site from TOML text; `source` names it in errors."""
     try:
@@ -169,9 +177,7 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
     try:
         site = msgspec.convert(raw, Site)
     except msgspec.ValidationError as exc:
-        # msgspec says "Expected `int`, got `str` - at `$.services[0].category`".
-        message, _, where = str(exc).partition(" - at `$.")
-        field = where.rstrip("`") or "(top level)"
+        field, message = explain(exc, "(top level)")
         if field.endswith("loader.type"):
             message += f" (expected one of {', '.join(LOADER_TYPES)})"
         raise SiteError(f"{source}: {field}: {message}") from None
