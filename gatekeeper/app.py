@@ -77,9 +77,9 @@ def create_app(settings: Settings | None = None, sites: dict[str, Site] | None =
     )
     app.state.settings = settings
     app.state.sites = sites
-    app.state.bundles = {site_id: build_bundle(site) for site_id, site in sites.items()}
     keys = resolve_secret_keys(settings)
     app.state.signer = TokenSigner(keys)
+    app.state.bundles = {site_id: build_bundle(site, app.state.signer.public_keys) for site_id, site in sites.items()}
     app.state.engine = engine
     app.state.consent_log = consent_log
     app.state.admin_credentials = Credentials.from_settings(settings)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import brotli
 import rcssmin
@@ -126,6 +126,18 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+# Safe even pasted inside an inline <script>: no "</script" or "<!--" ends or escapes it, and
+# U+2028/U+2029 (line terminators in older JavaScript engines) appear only as escapes.
+_INLINE = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+_ENDS_SCRIPT = re.compile(r"<(/script|!--)", re.IGNORECASE)
+
+
+def _js(value) -> str:
+    return _ENDS_SCRIPT.sub(lambda m: "<\\" + m[1], _json(value)).translate(_INLINE)
+
+
 def _shown(first: str, prefs: str, config: str) -> str:
     """Everything a visitor in one language can be shown, the sha256 of which each record
     carries: the first layer, the preferences layer and the public config (categories,
@@ -134,15 +146,18 @@ def _shown(first: str, prefs: str, config: str) -> str:
     return first + prefs + f'<script type="application/json" data-gk-config>{config}</script>'
 
 
-def build_bundle(site: Site) -> Bundle:
+def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
+    """`public_keys`: the consent token's verification keys (tokens.py); with none, no stored
+    decision verifies and every visit shows the banner."""
     first = {lang: render_banner(site, lang, "first") for lang in site.languages}
     prefs = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
-    config = _json(public_config(site))
+    public = public_config(site)
+    config = _json(public)
     css = rcssmin.cssmin(_static("banner.css"))
     prefs_css = rcssmin.cssmin(_static("prefs.css"))
     source = (
-        f'(()=>{{"use strict";const CONFIG={config},'
-        f"MARKUP={_json(first)},CSS={_json(css)};\n"
+        f'(()=>{{"use strict";const CONFIG={_js(public)},KEYS={_js(list(public_keys))},'
+        f"MARKUP={_js(first)},CSS={_js(css)};\n"
         f'{_static("gate.js")}\n{_static("banner.js")}\n}})();\n'
     )
     asset = Asset.of(rjsmin.jsmin(source).encode("utf-8"))

@@ -144,7 +144,8 @@ doc.addEventListener('click', (event) => {
 w.addEventListener('gatekeeper:consent', hide)
 gatekeeper.show = show
 
-function start() {
+async function start() {
+  await ready
   if (decision) return settings()
   show(true)
   // The control stays hidden while the banner shows: build it after the banner's task.
