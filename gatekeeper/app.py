@@ -7,6 +7,8 @@ request: sites are validated, bundles built, keys resolved.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,7 +20,8 @@ from starlette.routing import Route
 from . import api, assets, pages
 from . import declaration, qa_fixtures
 from . import admin
-from .admin_auth import Credentials, LoginThrottle, Sessions
+from .admin_auth import Credentials
+from .admin_sessions import LoginLimit, SessionStore
 from .bundle import build_bundle
 from .consent_log import ConsentLog
 from .db import create_engine, migrate, ping
@@ -82,7 +85,8 @@ def create_app(settings: Settings | None = None, sites: dict[str, Site] | None =
     app.state.bundles = {site_id: build_bundle(site, app.state.signer.public_keys) for site_id, site in sites.items()}
     app.state.engine = engine
     app.state.consent_log = consent_log
-    app.state.admin_credentials = Credentials.from_settings(settings)
-    app.state.admin_sessions = Sessions(keys)
-    app.state.admin_throttle = LoginThrottle()
+    pepper = hmac.new(keys[0].encode("utf-8"), b"gatekeeper.admin", hashlib.sha256).digest()
+    app.state.admin_credentials = credentials = Credentials.from_settings(settings, pepper)
+    app.state.admin_sessions = SessionStore(engine, credentials.credential)
+    app.state.admin_limit = LoginLimit(engine, pepper)
     return app
