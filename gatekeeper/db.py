@@ -15,6 +15,8 @@ from alembic.config import Config
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .extras import MissingExtra, require
+
 metadata = sa.MetaData()
 
 consent_records = sa.Table(
@@ -94,6 +96,10 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
+    try:
+        require("postgres", f"database URL {shown_url(url)!r}")
+    except MissingExtra as exc:
+        raise DatabaseError(str(exc)) from None
     # A database that cannot be reached fails within seconds, not asyncpg's default minute.
     return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args={"timeout": 10})
 
