@@ -26,7 +26,7 @@ consent_records = sa.Table(
     sa.Column("consent_id", sa.String(32), nullable=False, index=True),
     sa.Column("site", sa.String(40), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("action", sa.String(10), nullable=False),  # grant, update, withdraw
+    sa.Column("action", sa.String(10), nullable=False),  # decisions.ACTIONS: grant, refuse, withdraw
     sa.Column("categories", sa.JSON(), nullable=False),  # {"necessary": true, "analytics": false, …}
     sa.Column("revision", sa.Integer(), nullable=False),
     sa.Column("text_hash", sa.String(64), nullable=False),
