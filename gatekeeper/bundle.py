@@ -140,14 +140,15 @@ def _json(value) -> str:
 
 # Safe even pasted inside an inline <script>: no "</script" or "<!--" ends or escapes it, and
 # U+2028/U+2029 (line terminators in older JavaScript engines) appear only as escapes.
-_INLINE = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
+# Applied to the minified code, since a minifier undoes escapes it thinks unnecessary;
+# they can only occur inside string, template or regular-expression literals there, where
+# the escaped forms mean the same.
 _ENDS_SCRIPT = re.compile(r"<(/script|!--)", re.IGNORECASE)
+_LINE_SEPARATORS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
-def _js(value) -> str:
-    return _ENDS_SCRIPT.sub(lambda m: "<\\" + m[1], _json(value)).translate(_INLINE)
+def _inline_safe(code: str) -> str:
+    return _ENDS_SCRIPT.sub(lambda m: "<\\" + m[1], code).translate(_LINE_SEPARATORS)
 
 
 def _shown(first: str, prefs: str, config: str) -> str:
@@ -163,16 +164,15 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
     decision verifies and every visit shows the banner."""
     first = {lang: render_banner(site, lang, "first") for lang in site.languages}
     prefs = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
-    public = public_config(site)
-    config = _json(public)
+    config = _json(public_config(site))
     css = _minified_css(_static("banner.css"))
     prefs_css = _minified_css(_static("prefs.css"))
     source = (
-        f'(()=>{{"use strict";const CONFIG={_js(public)},KEYS={_js(list(public_keys))},'
-        f"MARKUP={_js(first)},CSS={_js(css)};\n"
+        f'(()=>{{"use strict";const CONFIG={config},KEYS={_json(list(public_keys))},'
+        f"MARKUP={_json(first)},CSS={_json(css)};\n"
         f'{_static("gate.js")}\n{_static("banner.js")}\n}})();\n'
     )
-    asset = Asset.of(_minified_js(source).encode("utf-8"))
+    asset = Asset.of(_inline_safe(_minified_js(source)).encode("utf-8"))
     shown = {lang: _shown(first[lang], prefs[lang], config) for lang in site.languages}
     return Bundle(
         **vars(asset),

@@ -261,7 +261,7 @@ def test_the_bundle_carries_the_public_keys_and_is_safe_inline(signer):
     source = (SITES_DIR / "locomail.toml").read_text("utf-8")
     source += '\n[texts.en]\nsettings = "Cookies </SCRIPT><script>alert(1)</script> <!-- \u2028\u2029"\n'
     body = build_bundle(parse_site(source), signer.public_keys).body.decode()
-    assert f'KEYS={json.dumps(list(signer.public_keys), separators=(",", ":"))}' in body
+    assert f'["{signer.public_keys[0]}"]' in body
     assert "<\\/SCRIPT><script>alert(1)<\\/script> <\\!-- \\u2028\\u2029" in body
     assert not re.search("</script|<!--|\u2028|\u2029", body, re.IGNORECASE)
 
