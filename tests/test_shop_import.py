@@ -5,6 +5,7 @@ shop module needs; importing it there, verifying a cookie and building a policy 
 and load no web framework, database or browser library. pip's cache keeps this quick.
 """
 
+import shutil
 import subprocess
 import sys
 import time
@@ -34,11 +35,17 @@ print(" ".join(sorted(third_party)))
 
 @pytest.mark.timeout(240)
 def test_shop_module_imports_with_only_its_own_dependencies(tmp_path):
+    # The wheel is built by the test environment's own setuptools (no download) from a copy,
+    # so the checkout gets no build/ folder.
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__", "*.db*"))
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", tmp_path / "dist", source], check=True, timeout=200)
     env_dir = tmp_path / "shop-venv"
     venv.create(env_dir, with_pip=False)  # the test's pip installs into it (pip --python)
     python = env_dir / "bin" / "python"
-    install = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*install, "--no-deps", str(REPO), *SHOP_DEPENDENCIES], check=True, timeout=220, cwd=tmp_path)
+    wheel = next((tmp_path / "dist").glob("*.whl"))
+    subprocess.run([*pip, "--python", python, "install", "--quiet", "--no-deps", wheel, *SHOP_DEPENDENCIES], check=True, timeout=200)
 
     value = TokenSigner(["k1"]).sign(ConsentToken(site="ecomarket", id="x", granted=("analytics",), rev=1, iat=int(time.time())))
     # cwd is not the checkout, so the import finds the installed package, not the source tree.
