@@ -73,6 +73,12 @@ def _b64decode(data: str) -> bytes:
     return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
 
 
+def split_keys(keys: str | Sequence[str]) -> list[str]:
+    """Keys as GATEKEEPER_SECRET_KEYS lists them (comma-separated, newest first) or as a list."""
+    items = keys.split(",") if isinstance(keys, str) else keys
+    return [k.strip() for k in items if k and k.strip()]
+
+
 def private_key(secret: str) -> ec.EllipticCurvePrivateKey:
     """The P-256 key of one configured secret: HKDF-SHA256 to 48 bytes, reduced into [1, n-1]
     (FIPS 186-5 A.2.1, extra random bits), so the same secret gives the same key everywhere."""
