@@ -22,7 +22,7 @@ import rcssmin
 import rjsmin
 
 from .cookies import withdrawal_patterns
-from .sites import GA4, FacebookSDK, GoogleAds, Script, Site
+from .sites import GA4, GTM, Embed, FacebookSDK, GoogleAds, Script, Site
 from .templating import render
 from .texts import site_texts
 
@@ -89,10 +89,12 @@ def _loader(loader) -> dict:
         return {"type": "google_ads", "id": loader.conversion_id}
     if isinstance(loader, FacebookSDK):
         return {"type": "facebook_sdk", "id": loader.app_id, "locale": loader.locale}
+    if isinstance(loader, GTM):
+        return {"type": "gtm", "id": loader.container_id}
     if isinstance(loader, Script):
-        return {"type": "script", "src": loader.src}
+        snippets = {k: v for k, v in (("init", loader.init), ("ready", loader.ready)) if v}
+        return {"type": "script", "src": loader.src, **snippets}
     raise TypeError(f"unknown loader {loader!r}")
-
 
 
 def public_config(site: Site) -> dict:
@@ -105,7 +107,8 @@ def public_config(site: Site) -> dict:
         "languages": list(site.languages),
         "categories": list(optional),
         "services": [
-            {"category": s.category, **_loader(s.loader)} for s in site.services if s.category in optional
+            {"category": s.category, **_loader(s.loader), **({"any": list(s.loads_with)} if s.loads_with != (s.category,) else {})}
+            for s in site.services if s.category in optional and not isinstance(s.loader, Embed)
         ],
         # Declared first-party cookie names and patterns, deleted when a category is refused.
         "cookies": {c: withdrawal_patterns(site, c) for c in optional},
