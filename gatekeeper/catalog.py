@@ -71,6 +71,7 @@ class Loader(Struct):
     src: str | None = None
     init: str | None = None
     ready: str | None = None  # run once the script has loaded
+    example: str | None = None  # an embed: an iframe URL of the vendor's, as a shop writes it
 
 
 class Preset(Struct, kw_only=True):
@@ -114,6 +115,8 @@ def _check(preset: Preset, stem: str) -> None:
     needs_src = preset.loader.type == "script"
     if needs_src != (preset.loader.src is not None):
         raise CatalogError("loader.src: required for a script loader, and only there")
+    if (preset.loader.type == "embed") != (preset.loader.example is not None):
+        raise CatalogError("loader.example: required for an embed (an iframe URL), and only there")
     for host in preset.hosts:
         if host.path is not None:
             re.compile(host.path)
