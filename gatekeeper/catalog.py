@@ -149,6 +149,13 @@ def catalog() -> Mapping[str, Preset]:
     return MappingProxyType(presets)
 
 
+def csp_sources(preset_id: str) -> tuple[str, ...]:
+    """A preset's hosts as CSP host sources. CSP cannot say "any top-level domain", so
+    `www.google.*` stands for its .com host."""
+    hosts = (h.host[:-2] + ".com" if h.host.endswith(".*") else h.host for h in catalog()[preset_id].hosts)
+    return tuple(dict.fromkeys(f"https://{host}" for host in hosts))
+
+
 def _texts(value: Mapping[str, str], languages) -> dict[str, str]:
     return {lang: text for lang, text in value.items() if lang in languages}
 

@@ -212,3 +212,19 @@ def test_paths_narrow_shared_hosts():
     assert trackers.vendor_for_url("https://www.google.de/maps/embed?pb=1").id == "google_maps"
     assert trackers.host_pattern("*.pinterest.*").search("ct.pinterest.co.uk")
     assert not trackers.host_pattern("*.pinterest.*").search("pinterest.evil.example")
+
+
+def test_the_csp_host_lists_take_a_preset_loader_s_hosts_from_the_catalog():
+    from gatekeeper.csp import service_hosts
+
+    site = parse_site(site_with("""
+[[services]]
+preset = "gtm"
+params = { container_id = "GTM-ABC1234" }
+
+[[services]]
+preset = "youtube"
+"""), "shop.toml")
+    gtm, youtube = site.services
+    assert service_hosts(gtm) == ("https://*.googletagmanager.com", "https://*.googletagmanager.net")
+    assert "https://*.youtube-nocookie.com" in service_hosts(youtube)
