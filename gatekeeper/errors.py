@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from .metrics import refusals
+
 log = logging.getLogger("gatekeeper")
 
 
@@ -75,6 +77,7 @@ def _is_api(request: Request) -> bool:
 
 def error_response(request: Request, status: int, code: str, message: str, **details) -> Response:
     if _is_api(request):
+        refusals.labels(code).inc()
         return JSONResponse({"error": code, "message": message, **details}, status_code=status)
     return PlainTextResponse(f"{status} {message}\n", status_code=status)
 
