@@ -23,7 +23,7 @@ from .admin_auth import Credentials, LoginThrottle, Sessions
 from .bundle import build_bundle
 from .consent_log import ConsentLog
 from .db import create_engine, migrate, ping
-from .errors import exception_handlers
+from .error_handlers import exception_handlers
 from .logs import RequestLog
 from .proxy import ForwardedHeaders
 from .receipts import archive_banner_texts

@@ -154,6 +154,11 @@ from .audit.command import audit  # noqa: E402
 main.add_command(audit)
 
 
+from .csp_command import csp  # noqa: E402  (it uses settings_options above)
+
+main.add_command(csp)
+
+
 from .log_commands import export, purge, secret  # noqa: E402  (they use settings_options above)
 
 main.add_command(export)
