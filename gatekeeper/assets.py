@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from . import metrics
 from .bundle import Asset
 from .cookies import clear_consent_cookie, consent_values
 
@@ -71,6 +72,7 @@ def _script(request: Request, cache_control: str) -> Response:
     if bundle is None:
         return unknown_site(site_id)
     response = serve(request, bundle, JS, cache_control)
+    metrics.bundle_requests.labels(site_id, "not_modified" if response.status_code == 304 else "full").inc()
     # The bundle verifies the signature itself and ignores a forged cookie; one this request
     # carries (or a second one beside ours) is also cleared here, so it does not linger.
     values = consent_values(request)
