@@ -14,13 +14,13 @@ from typing import Annotated, Literal, Union
 
 import msgspec
 
-from . import errors
+from . import errors, texts
 
 SLUG = r"^[a-z][a-z0-9_-]{0,39}$"
-SUPPORTED_LANGUAGES = ("nl", "fr", "en")
 
 Slug = Annotated[str, msgspec.Meta(pattern=SLUG)]
-Language = Literal["nl", "fr", "en"]
+# An ISO 639 code; offered only with a complete set of texts (gatekeeper/texts.py).
+Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}$")]
 Url = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
 Origin = Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+$")]
 # Per-language text: a plain string (used for every language) or a table per language.
@@ -183,7 +183,10 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
         raise SiteError(f"{source}: {field}: {message}") from None
     try:
         _check_rules(site)
-    except SiteError as exc:
+        texts.check_languages(site.languages, site.texts)
+    except texts.BuiltinTextsError as exc:
+        raise SiteError(str(exc)) from None
+    except (SiteError, texts.TextsError) as exc:
         raise SiteError(f"{source}: {exc}") from None
     return site
 
