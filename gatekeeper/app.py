@@ -22,7 +22,7 @@ from .admin_auth import Credentials, LoginThrottle, Sessions
 from .bundle import build_bundle
 from .consent_log import ConsentLog
 from .db import create_engine, migrate, ping
-from .errors import exception_handlers
+from .error_handlers import exception_handlers
 from .receipts import archive_banner_texts
 from .settings import Settings, resolve_secret_keys
 from .sites import Site, load_sites

@@ -14,6 +14,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .tokens import split_keys
+
 ENV_PREFIX = "GATEKEEPER"
 log = logging.getLogger("gatekeeper")
 
@@ -95,7 +97,7 @@ def resolve_secret_keys(settings: Settings) -> list[str]:
     Never a fresh key per process: that would silently invalidate every visitor's
     consent cookie at each restart and differ between workers.
     """
-    keys = [k.strip() for k in settings.secret_keys.split(",") if k.strip()]
+    keys = split_keys(settings.secret_keys)
     if keys:
         return keys
     path = Path(settings.secret_file)

@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Union
 import msgspec
 
 from . import errors, texts
+from .csp_table import CspTable
 
 SLUG = r"^[a-z][a-z0-9_-]{0,39}$"
 
@@ -109,6 +110,8 @@ class Site(Struct):
     settings_button: Literal["bottom-left", "bottom-right", "none"] = "bottom-left"
     # Per-language overrides of the built-in banner texts: texts.nl.title = "…"
     texts: dict[Language, dict[str, str]] = {}
+    # The shop's own hosts for the Content-Security-Policy (csp_table.py, README "On your own server").
+    csp: CspTable = CspTable()
 
     @property
     def default_language(self) -> str:
@@ -158,6 +161,8 @@ def _check_rules(site: Site) -> None:
     for language in site.texts:
         if language not in site.languages:
             raise SiteError(f"texts.{language}: language not in languages {list(site.languages)}")
+    for field, why in site.csp.problems():
+        raise SiteError(f"{field}: {why}")
 
 
 def explain(exc: msgspec.ValidationError, whole: str) -> tuple[str, str]:
@@ -197,6 +202,14 @@ def known_site(sites: Mapping[str, Site], site_id: str | None) -> Site:
     if site is None:
         raise errors.UnknownSite(f"unknown site {site_id!r}")
     return site
+
+
+def load_site(directory: Path | str, site_id: str) -> Site:
+    """One site of `directory`, validated with all the others (ids must stay unique)."""
+    sites = load_sites(Path(directory))
+    if site_id not in sites:
+        raise SiteError(f"{directory}: no site {site_id!r} (found {', '.join(sorted(sites))})")
+    return sites[site_id]
 
 
 def load_sites(directory: Path) -> dict[str, Site]:

@@ -188,6 +188,13 @@ async function decide(choice, source) {
     }
     next = decisionOf(optional.filter((c) => categories[c] && answer.decision.categories[c]), answer.consent_id)
   } catch (e) { /* fail closed */ }
+  // gatekeeper.shop's "enforce" mode marks the tag: this page's CSP was sent for the old
+  // decision and cannot widen, so a choice that grants more takes effect on a reload.
+  if (me && me.hasAttribute('data-gk-reload') && optional.some((c) => next.categories[c] && !allows(c))) {
+    console.info('Gatekeeper: reloading for the new CSP')
+    location.reload()
+    return next
+  }
   apply(next)
   return next
 }
