@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from .csp_table import DIRECTIVES
+from .catalog import csp_sources
 from .sites import GA4, FacebookSDK, GoogleAds, Script, Service, Site
 
 # Where a service's tag loads from and sends to; they go into these four directives.
@@ -46,7 +47,9 @@ def service_hosts(service: Service) -> tuple[str, ...]:
     if isinstance(service.loader, Script):
         parts = urlsplit(service.loader.src)
         return (f"{parts.scheme}://{parts.netloc}",)
-    return _LOADER_HOSTS[type(service.loader)]
+    if type(service.loader) in _LOADER_HOSTS:
+        return _LOADER_HOSTS[type(service.loader)]
+    return csp_sources(service.preset) if service.preset else ()  # GTM, embeds: the catalog's hosts
 
 
 def report_uri(site: Site, base: str | None = None) -> str:
