@@ -207,7 +207,10 @@ def expand(raw: dict, where: str, languages) -> dict:
             for c in preset.cookies
         ],
     }
-    return {**defaults, **raw, "params": params}
+    merged = {**defaults, **raw, "params": params}
+    if isinstance(raw.get("loader"), dict):  # options of the preset's loader, e.g. GTM's categories
+        merged["loader"] = {**loader, **raw["loader"]}
+    return merged
 
 
 def _example(preset: Preset) -> str:

@@ -106,7 +106,7 @@ params = { site_id = "1234567" }
 [[services]]
 preset = "gtm"
 params = { container_id = "GTM-ABC1234" }
-loader = { type = "gtm", container_id = "GTM-ABC1234", categories = ["analytics", "marketing"] }
+loader = { categories = ["analytics", "marketing"] }
 """), "shop.toml")
     ga4, ads, hotjar, gtm = site.services
     assert ga4.loader == GA4(measurement_id="G-ABC1234")
@@ -153,7 +153,7 @@ def test_embeds_need_no_parameters():
          "shop.toml: services[0].category: unknown category 'personalisation' (expected one of analytics, marketing, necessary; preset 'nosto' proposes it: add the category or set `category`)"),
         ('preset = "ga4"\nparams = { measurement_id = "G-ABC1234" }\n\n[[services]]\npreset = "ga4"\nparams = { measurement_id = "G-XYZ9876" }',
          "shop.toml: services[1].id: duplicate service id 'ga4' (preset 'ga4' used twice: give one its own `id`)"),
-        ('preset = "gtm"\nparams = { container_id = "GTM-ABC1234" }\nloader = { type = "gtm", container_id = "GTM-ABC1234", categories = ["ads"] }',
+        ('preset = "gtm"\nparams = { container_id = "GTM-ABC1234" }\nloader = { categories = ["ads"] }',
          "shop.toml: services[0].loader.categories: unknown category 'ads'"),
     ],
 )

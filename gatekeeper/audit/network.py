@@ -27,6 +27,8 @@ def standin_for(url: str) -> str | None:
     host, path = (parts.hostname or "").lower(), parts.path
     if host.endswith("googletagmanager.com") and path.rstrip("/").endswith("/gtag/js"):
         return "gtag.js"
+    if host.endswith("googletagmanager.com") and path == "/gtm.js":
+        return "gtm.js"
     if host == "connect.facebook.net" and path.endswith("/fbevents.js"):
         return "fbevents.js"
     if host == "connect.facebook.net" and (path.endswith("/sdk.js") or path.endswith("/sdk/debug.js")):
