@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import runner
-from .dwell import DEFAULT_DWELL
-from .html import write_html
-from .report import summary, write_json
+from ..extras import MissingExtra, require
+from . import DEFAULT_DWELL
+
+# Exit status when the audit cannot run at all (runner.NOT_AUDITED, which needs Playwright).
+NOT_AUDITED = 2
 
 
 def _check_url(ctx, param, urls: tuple[str, ...]) -> list[str]:
@@ -53,6 +54,15 @@ def audit(urls: list[str], crawl: int, dwell: float, offline_trackers: bool, jso
     Exit status: 0 clean, 1 violations found, 2 a page could not be loaded or the
     browser could not start.
     """
+    try:
+        require("audit", "gatekeeper audit")
+    except MissingExtra as exc:
+        click.secho(str(exc), fg="red", err=True)
+        sys.exit(NOT_AUDITED)
+    from . import runner
+    from .html import write_html
+    from .report import summary, write_json
+
     progress = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
     try:
         result = runner.run(urls, crawl=crawl, offline_trackers=offline_trackers, progress=progress, dwell=dwell)

@@ -15,9 +15,9 @@ import time
 
 from playwright.sync_api import BrowserContext, Error, Page
 
+from . import DEFAULT_DWELL  # noqa: F401 - seconds of page time a visitor stays before the audit judges
 from .network import TrackerLog
 
-DEFAULT_DWELL = 30.0  # seconds of page time a visitor stays before the audit judges
 REAL_BUDGET = 3.0  # seconds of real time the clock steps may take; then one last jump
 # page-time checkpoints: half seconds to 5 s, seconds to 20 s, then coarser
 CHECKPOINTS = (*(n / 2 for n in range(1, 10)), *range(5, 20), *range(20, 60, 2), *range(60, 601, 10))
