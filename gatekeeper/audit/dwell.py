@@ -18,9 +18,9 @@ from playwright.sync_api import BrowserContext, Error, Page
 from . import DEFAULT_DWELL  # noqa: F401 - seconds of page time a visitor stays before the audit judges
 from .network import TrackerLog
 
-REAL_BUDGET = 3.0  # seconds of real time the clock steps may take; then one last jump
-# page-time checkpoints: half seconds to 5 s, seconds to 20 s, then coarser
-CHECKPOINTS = (*(n / 2 for n in range(1, 10)), *range(5, 20), *range(20, 60, 2), *range(60, 601, 10))
+REAL_BUDGET = 4.0  # seconds of real time the clock steps may take; then one last jump to the end
+# page-time checkpoints: half seconds to 3 s, seconds to 15 s, then coarser
+CHECKPOINTS = (*(n / 2 for n in range(1, 6)), *range(3, 15), *range(15, 60, 3), *range(60, 601, 10))
 
 _AT_BOTTOM = "() => scrollY + innerHeight >= document.documentElement.scrollHeight - 2"
 _TO_BOTTOM = "() => window.scrollTo(0, document.documentElement.scrollHeight)"
