@@ -72,6 +72,7 @@ class Loader(Struct):
     init: str | None = None
     ready: str | None = None  # run once the script has loaded
     example: str | None = None  # an embed: an iframe URL of the vendor's, as a shop writes it
+    kind: Literal["video", "map", "content"] = "content"  # an embed: what its placeholder loads
 
 
 class Preset(Struct, kw_only=True):
