@@ -158,7 +158,9 @@ def csp_sources(preset_id: str) -> tuple[str, ...]:
 
 
 def _texts(value: Mapping[str, str], languages) -> dict[str, str]:
-    return {lang: text for lang, text in value.items() if lang in languages}
+    """A preset text in the site's languages; English where the catalog has none of them
+    (the site may override the field in its own words)."""
+    return {lang: text for lang, text in value.items() if lang in languages} or {"en": value["en"]}
 
 
 def expand(raw: dict, where: str, languages) -> dict:
