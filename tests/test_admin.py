@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from logged import log_rows
 
 from gatekeeper.db import consent_records, create_engine
 
@@ -42,13 +43,7 @@ def insert(url: str, **row) -> None:
         source="banner", ua_browser="Chrome", ua_os="Linux", ua_device="desktop", ip=None,
     ) | row
 
-    async def run():
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(sa.insert(consent_records).values(**values))
-        await engine.dispose()
-
-    asyncio.run(run())
+    log_rows(url, [values])
 
 
 ALL = {"analytics": True, "marketing": True, "social": True, "personalisation": True}
