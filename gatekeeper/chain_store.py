@@ -64,19 +64,18 @@ def _plan(entries: Sequence[Entry], known_texts: set[str]) -> dict[str, list[int
 
 
 def _link(entries, by_site, heads: Mapping[str, chain.Head]):
-    """(record rows, text rows, new heads, linked per entry index)."""
-    records, texts, new_heads, linked = [], [], [], {}
+    """(record rows, text rows, new heads, linked per entry index); rows in the order queued."""
+    new_heads, linked = [], {}
     for site, indexes in by_site.items():
         head, links = chain.extend(heads[site], [entries[i] for i in indexes])
         new_heads.append(head)
-        for i, at in zip(indexes, links):
-            kind, fields = entries[i]
-            linked[i] = at
-            values = {**fields, "seq": at.seq, "prev_hash": at.prev_hash, "record_hash": at.record_hash}
-            if kind == "consent":
-                records.append(values)
-            else:
-                texts.append(values)
+        linked.update(zip(indexes, links))
+    records, texts = [], []
+    for i in sorted(linked):
+        kind, fields = entries[i]
+        at = linked[i]
+        values = {**fields, "seq": at.seq, "prev_hash": at.prev_hash, "record_hash": at.record_hash}
+        (records if kind == "consent" else texts).append(values)
     return records, texts, new_heads, linked
 
 
