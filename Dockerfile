@@ -6,7 +6,7 @@ COPY pyproject.toml README.md LICENSE ./
 COPY gatekeeper ./gatekeeper
 COPY static ./static
 COPY sites ./sites
-RUN pip install --no-cache-dir . && mkdir /data && chown gatekeeper /data
+RUN pip install --no-cache-dir '.[postgres]' && mkdir /data && chown gatekeeper /data
 
 USER gatekeeper
 # The consent log (SQLite) and the development key live on the volume; in production

@@ -72,3 +72,17 @@ def test_21_facebook_login_loads_with_its_category(server, context, page, tracke
     tracker_log.wait_for(page, "facebook.com/v19.0/dialog/oauth")
     assert any(n.startswith("fbsr_") for n in cookies(context))
     assert not page.locator(f"{BANNER} [role=dialog]").is_visible()
+
+
+def test_the_shops_own_fbasyncinit_still_runs(server, context, page, tracker_log):
+    """A shop that defines window.fbAsyncInit (to subscribe to FB events, say) keeps it:
+    the gate's loader initialises the SDK and then calls the shop's function."""
+    page.add_init_script(
+        "window.fbAsyncInit = () => { document.documentElement.dataset.shopFbInit = FB.__standin ? 'after-init' : 'no-fb' }"
+    )
+    open_demo(page, server, "ecomarket")
+    wait_for_banner(page)
+    choose(page, "save", ("social",))
+    tracker_log.wait_for(page, SDK)
+    page.wait_for_function("document.documentElement.dataset.shopFbInit === 'after-init'", timeout=5_000)
+    assert any(n.startswith("fbm_") for n in cookies(context)), "the gate's FB.init ran too"

@@ -125,7 +125,7 @@ async def post_consent(request: Request) -> Response:
     previous = _current_token(request, site)
     consent_id = previous.id if previous else secrets.token_urlsafe(16)
     language = language_for(site, consent.language)
-    record = _record(request, site, consent_id, "update" if previous else "grant", decision, language, source)
+    record = _record(request, site, consent_id, decision.action, decision, language, source)
     if record is None:
         # Bots get an answer their page can work with, but no record and no cookie.
         return _cors(JSON({"status": "not_recorded", "reason": "bot"}, status_code=200), origin)

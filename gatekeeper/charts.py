@@ -37,7 +37,7 @@ def decisions_per_day(per_day: dict[date, dict[str, int]], width: int = 720, hei
     ]
     for i, day in enumerate(days):
         counts = per_day[day]
-        decided = counts.get("grant", 0) + counts.get("update", 0)
+        decided = counts.get("grant", 0) + counts.get("refuse", 0)
         withdrawn = counts.get("withdraw", 0)
         x = left + i * step + 1
         w = max(step - 2, 1)

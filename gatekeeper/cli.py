@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from .db import DatabaseError, create_engine, migrate, shown_url
+from .extras import DISTRIBUTION
 from .settings import Settings, SettingsError, declared, env_name
 from .sites import SiteError, load_sites
 
@@ -50,7 +51,7 @@ def fail(message: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="gatekeeper")
+@click.version_option(package_name=DISTRIBUTION)
 def main() -> None:
     """Gatekeeper: a cookie consent banner and tag gatekeeper for EU web shops."""
 

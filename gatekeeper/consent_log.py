@@ -29,7 +29,7 @@ class ConsentRecord(msgspec.Struct, frozen=True, kw_only=True):
     consent_id: str
     site: str
     created_at: datetime  # server UTC time
-    action: str  # grant, update, withdraw
+    action: str  # decisions.ACTIONS: grant, refuse, withdraw
     categories: dict[str, bool]
     revision: int
     text_hash: str

@@ -15,6 +15,8 @@ from alembic.config import Config
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .extras import MissingExtra, require
+
 metadata = sa.MetaData()
 
 
@@ -34,7 +36,7 @@ consent_records = sa.Table(
     sa.Column("consent_id", sa.String(32), nullable=False, index=True),
     sa.Column("site", sa.String(40), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("action", sa.String(10), nullable=False),  # grant, update, withdraw
+    sa.Column("action", sa.String(10), nullable=False),  # decisions.ACTIONS: grant, refuse, withdraw
     sa.Column("categories", sa.JSON(), nullable=False),  # {"necessary": true, "analytics": false, …}
     sa.Column("revision", sa.Integer(), nullable=False),
     sa.Column("text_hash", sa.String(64), nullable=False),
@@ -148,6 +150,10 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
+    try:
+        require("postgres", f"database URL {shown_url(url)!r}")
+    except MissingExtra as exc:
+        raise DatabaseError(str(exc)) from None
     # A database that cannot be reached fails within seconds, not asyncpg's default minute.
     return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args={"timeout": 10})
 

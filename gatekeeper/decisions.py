@@ -14,6 +14,13 @@ from . import errors
 from .sites import Site, explain
 
 Source = Literal["banner", "preferences", "placeholder", "gpc", "api"]
+
+# What a consent record says happened (its `action`), first decision or a later one alike:
+# a decision that grants at least one optional category, a decision that grants none, or
+# a withdrawal through the withdraw control (DELETE). Whether a decision replaced an
+# earlier one is told by the earlier records of the same consent id.
+Action = Literal["grant", "refuse", "withdraw"]
+ACTIONS: tuple[Action, ...] = ("grant", "refuse", "withdraw")
 MAX_BODY_BYTES = 4096
 
 
@@ -40,6 +47,10 @@ class Decision(msgspec.Struct, frozen=True):
     @property
     def granted(self) -> tuple[str, ...]:
         return tuple(c for c, on in self.categories.items() if on and c != "necessary")
+
+    @property
+    def action(self) -> Action:
+        return "grant" if self.granted else "refuse"
 
 
 def decode(body: bytes, kind: type[msgspec.Struct]):

@@ -5,17 +5,43 @@ test's browser context, classified by vendor) and `consent_context`. With pytest
 installed they use its `browser` and `context` (so its --browser-channel, --headed,
 tracing and video apply); without it they launch Chromium the way `gatekeeper audit` does.
 `--gatekeeper-offline-trackers` answers tracker hosts with local stand-ins.
+
+pytest loads this plugin in every environment where `gatekeeper-consent` is installed, so
+it must load without Playwright (the `[audit]` extra): then the fixtures fail with one
+line that says what to install, and the report header says it too.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from .audit.consent_page import ConsentPage, ConsentViolation
-from .audit.network import TrackerLog, route_trackers
-from .audit.visit import VIEWPORT
+from .extras import installed, missing_message
+
+MISSING = None if installed("audit") else missing_message("audit", "Gatekeeper's pytest plugin")
+if MISSING is None:
+    from .audit.consent_page import ConsentPage, ConsentViolation
+    from .audit.network import TrackerLog, route_trackers
+    from .audit.visit import VIEWPORT
 
 __all__ = ["ConsentPage", "ConsentViolation", "assert_no_trackers", "assert_only"]
+
+
+def __getattr__(name: str):
+    # `from gatekeeper.pytest_plugin import ConsentPage` without Playwright: the one line.
+    if MISSING is not None and name in __all__:
+        from .extras import MissingExtra
+
+        raise MissingExtra(MISSING)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return f"gatekeeper: {MISSING}" if MISSING else None
+
+
+def _need_playwright() -> None:
+    if MISSING is not None:
+        pytest.fail(MISSING, pytrace=False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,6 +63,7 @@ def _offline(config: pytest.Config) -> bool:
 @pytest.fixture(scope="session")
 def consent_browser(request: pytest.FixtureRequest):
     """pytest-playwright's `browser` if it is installed, else Chromium found like `gatekeeper audit` does."""
+    _need_playwright()
     if _with_playwright(request):
         yield request.getfixturevalue("browser")
         return
@@ -53,6 +80,7 @@ def consent_browser(request: pytest.FixtureRequest):
 @pytest.fixture
 def consent_context(request: pytest.FixtureRequest):
     """A fresh visitor: pytest-playwright's `context`, or a new one of `consent_browser`."""
+    _need_playwright()
     if _with_playwright(request):
         context = request.getfixturevalue("context")
         owned = False

@@ -37,7 +37,7 @@ class SiteStats:
     site: str
     since: date
     until: date  # inclusive
-    per_day: dict[date, Counter] = field(default_factory=dict)  # day -> {"grant": n, "update": n, "withdraw": n}
+    per_day: dict[date, Counter] = field(default_factory=dict)  # day -> {"grant": n, "refuse": n, "withdraw": n}
     categories: dict[str, Rate] = field(default_factory=dict)
     devices: dict[str, dict[str, Rate]] = field(default_factory=dict)  # device class -> category -> rate
 

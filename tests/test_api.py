@@ -50,12 +50,14 @@ def test_cookie_domain_applies_on_the_shops_own_host(make_client):
     assert response.headers["access-control-allow-credentials"] == "true"
 
 
-def test_second_decision_is_an_update_under_the_same_consent_id(client, records):
-    first = post(client, decision({"analytics": True})).json()
+def test_a_later_decision_keeps_the_consent_id_and_each_action_says_what_was_decided(client, records):
+    first = post(client, decision())
+    assert first.status_code == 201 and first.json()["action"] == "refuse"  # a first refusal is no grant
     second = post(client, decision({"marketing": True}, source="preferences"))
-    assert second.status_code == 201
-    assert second.json()["consent_id"] == first["consent_id"] and second.json()["action"] == "update"
-    assert [r["action"] for r in records()] == ["grant", "update"]
+    third = post(client, decision(source="preferences"))
+    assert second.json()["consent_id"] == third.json()["consent_id"] == first.json()["consent_id"]
+    assert [second.json()["action"], third.json()["action"]] == ["grant", "refuse"]
+    assert [r["action"] for r in records()] == ["refuse", "grant", "refuse"]
 
 
 def test_get_reads_the_verified_decision(client):
@@ -106,7 +108,7 @@ def test_receipt_lists_every_record_of_a_consent_id(client):
     post(client, decision())
     receipt = client.get(f"/api/v1/consent/{consent_id}")
     assert receipt.status_code == 200
-    assert [r["action"] for r in receipt.json()["records"]] == ["update", "grant"]
+    assert [r["action"] for r in receipt.json()["records"]] == ["refuse", "grant"]
     assert "ip" not in receipt.json()["records"][0]
     missing = client.get("/api/v1/consent/doesnotexist")
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"

@@ -6,9 +6,13 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.script import ScriptDirectory
 
 from gatekeeper.consent_log import ConsentLog, ConsentRecord
-from gatekeeper.db import DatabaseError, consent_records, create_engine, migrate
+from gatekeeper.db import DatabaseError, _alembic_config, consent_records, create_engine, migrate
+
+HEAD = ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 HEAD = "0003"  # the newest migration
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
@@ -129,6 +133,50 @@ async def _migrate_with(database_url: str, concurrently: bool):
     assert version == HEAD
     assert {"consent_records", "banner_texts"} <= set(tables)
     return version, tables
+
+
+async def _alembic(engine, verb, revision: str) -> None:
+    def run(connection):
+        config = _alembic_config()
+        config.attributes["connection"] = connection
+        getattr(command, verb)(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+def test_old_actions_are_renamed_for_what_happened_and_back(database_url):
+    """0003: a first refusal logged as `grant` and every later decision logged as `update`
+    become `grant` or `refuse` by what they decided; the downgrade restores the old words."""
+    everything_off = {"necessary": True, "analytics": False, "marketing": False}
+    old = [
+        record(1, consent_id="a", action="grant", categories=everything_off),
+        record(2, consent_id="a", action="update", categories=everything_off | {"analytics": True}),
+        record(3, consent_id="a", action="update", categories=everything_off),
+        record(4, consent_id="a", action="withdraw", categories=everything_off),
+        record(5, consent_id="b", action="grant", categories=everything_off | {"marketing": True}),
+    ]
+
+    async def run():
+        engine = create_engine(database_url)
+        try:
+            await _alembic(engine, "upgrade", "0002")
+            async with engine.begin() as connection:
+                await connection.execute(sa.insert(consent_records), [r.row() for r in old])
+            await migrate(engine)
+            query = sa.select(consent_records.c.action).order_by(consent_records.c.id)
+            async with engine.connect() as connection:
+                upgraded = (await connection.execute(query)).scalars().all()
+            await _alembic(engine, "downgrade", "0002")
+            async with engine.connect() as connection:
+                downgraded = (await connection.execute(query)).scalars().all()
+        finally:
+            await engine.dispose()
+        return upgraded, downgraded
+
+    upgraded, downgraded = asyncio.run(run())
+    assert upgraded == ["refuse", "grant", "refuse", "withdraw", "grant"]
+    assert downgraded == [r.action for r in old]
 
 
 def test_unreachable_database_is_one_clear_error():

@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import runner
-from .html import write_html
-from .report import summary, write_json
+from ..extras import MissingExtra, require
+
+# Exit status when the audit cannot run at all (runner.NOT_AUDITED, which needs Playwright).
+NOT_AUDITED = 2
 
 
 def _check_url(ctx, param, urls: tuple[str, ...]) -> list[str]:
@@ -46,6 +47,15 @@ def audit(urls: list[str], crawl: int, offline_trackers: bool, json_path: Path |
     Exit status: 0 clean, 1 violations found, 2 a page could not be audited
     (unreachable, no banner found) or the browser could not start.
     """
+    try:
+        require("audit", "gatekeeper audit")
+    except MissingExtra as exc:
+        click.secho(str(exc), fg="red", err=True)
+        sys.exit(NOT_AUDITED)
+    from . import runner
+    from .html import write_html
+    from .report import summary, write_json
+
     progress = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
     try:
         result = runner.run(urls, crawl=crawl, offline_trackers=offline_trackers, progress=progress)

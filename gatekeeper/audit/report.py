@@ -8,6 +8,7 @@ import json
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from ..extras import DISTRIBUTION
 from .runner import CLEAN, NOT_AUDITED, Audit
 
 OUTCOME = {
@@ -19,7 +20,7 @@ OUTCOME = {
 
 def _version() -> str:
     try:
-        return version("gatekeeper")
+        return version(DISTRIBUTION)
     except PackageNotFoundError:
         return "unknown"
 

@@ -89,9 +89,12 @@ function addScript(src) {
   doc.head.appendChild(el)
 }
 
+// The SDK calls one window.fbAsyncInit: ours initialises it, then runs the shop's own.
 function loadFacebook(service) {
-  w.fbAsyncInit = () => w.FB.init({ appId: service.id, cookie: true, xfbml: true, version: 'v19.0' })
-  addScript('https://connect.facebook.net/' + service.locale + '/sdk.js')
+  const sdk = 'https://connect.facebook.net/' + service.locale + '/sdk.js', shop = w.fbAsyncInit
+  if (loaded.has(sdk)) return
+  w.fbAsyncInit = () => { w.FB.init({ appId: service.id, cookie: true, xfbml: true, version: 'v19.0' }); shop && shop() }
+  addScript(sdk)
 }
 
 function loadGtag(ids) {
