@@ -4,8 +4,8 @@ checkpoints, anchors and verification runs; the records that exist are chained h
 Existing entries are chained per site in the order they happened: banner texts by
 first_seen, merged with records by id (a text first seen at a record's time comes first).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03
 """
 from datetime import datetime, timezone
@@ -15,8 +15,8 @@ from alembic import op
 
 from gatekeeper import chain
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
