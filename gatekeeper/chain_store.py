@@ -181,11 +181,7 @@ class PostgresStore:
             await self.open()
         db, began = self._db, time.perf_counter()
         async with db.transaction():
-            hashes = [f["text_hash"] for k, f in entries if k == "text"]
-            known = {r[0] for r in await db.fetch(
-                "SELECT text_hash FROM banner_texts WHERE text_hash = ANY($1::varchar[])", hashes)} if hashes else set()
-            by_site = _plan(entries, known)
-            sites = sorted(by_site)
+            sites = sorted({fields["site"] for _, fields in entries})
             if not self._sites.issuperset(sites):
                 await db.executemany(
                     "INSERT INTO chain_heads (site, seq, record_hash, updated_at) VALUES ($1, 0, $2, now()) "
@@ -195,6 +191,11 @@ class PostgresStore:
                 "SELECT site, seq, record_hash FROM chain_heads WHERE site = ANY($1::varchar[]) ORDER BY site FOR UPDATE",
                 sites)
             self.timings.lock_wait += time.perf_counter() - locked
+            # Only under the heads' lock: another server may have archived the same text a moment ago.
+            hashes = [f["text_hash"] for k, f in entries if k == "text"]
+            known = {r[0] for r in await db.fetch(
+                "SELECT text_hash FROM banner_texts WHERE text_hash = ANY($1::varchar[])", hashes)} if hashes else set()
+            by_site = _plan(entries, known)
             heads = {r["site"]: chain.Head(r["site"], r["seq"], r["record_hash"]) for r in rows}
             records, texts, new_heads, linked = _link(entries, by_site, heads)
             if records:
