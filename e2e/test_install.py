@@ -77,7 +77,7 @@ class InstalledServer(Server):
     def command(port: int, db_path: Path) -> list[str]:
         return [
             str(InstalledServer.venv / "bin/gatekeeper"), "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--database-url", f"sqlite:///{db_path}", "--sites-dir", str(REPO / "sites"),
+            "--database-url", f"sqlite:///{db_path}",
         ]
 
 
@@ -90,6 +90,8 @@ def served(venv, tmp_path_factory):
 
 
 def test_the_installed_server_serves_a_bundle_and_records_a_decision(served):
+    # Started in an empty folder: the example sites shipped in the wheel, said in one line.
+    assert "No sites/ folder here: serving the example sites shipped with Gatekeeper" in served.log()
     with urllib.request.urlopen(f"{served.url}/gk/ecomarket.js", timeout=10) as response:
         assert response.status == 200
         assert b"gatekeeper" in response.read()
@@ -112,6 +114,12 @@ def test_the_installed_server_serves_a_bundle_and_records_a_decision(served):
         assert response.headers["Set-Cookie"].startswith("gk_consent=")
         consent_id = json.load(response)["consent_id"]
     assert [r["categories"]["analytics"] for r in served.records(consent_id=consent_id)] == [True]
+
+
+def test_init_writes_a_site_the_installed_check_accepts(venv, tmp_path):
+    _run([venv / "bin/gatekeeper", "init", "my-shop"], cwd=tmp_path)
+    checked = _run([venv / "bin/gatekeeper", "check"], cwd=tmp_path)
+    assert "ok  my-shop: 3 categories" in checked.stdout
 
 
 def test_the_pytest_plugin_without_playwright_says_what_to_install(venv, tmp_path):

@@ -160,7 +160,7 @@ async def export_download(request: Request) -> Response:
         return problem
     fmt = request.query_params.get("format", "csv")
     try:
-        since = export.parse_since(request.query_params.get("since", "") or "1970-01-01")
+        since = export.parse_since(request.query_params.get("since"))
         export.writer(site, fmt)
     except export.ExportError as exc:
         return _page(request, "admin_error.html", 400, message=str(exc))

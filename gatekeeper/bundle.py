@@ -18,8 +18,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 import brotli
-import rcssmin
-import rjsmin
+import minify
 
 from .cookies import withdrawal_patterns
 from .sites import GA4, FacebookSDK, GoogleAds, Script, Site
@@ -75,6 +74,19 @@ def _static(name: str) -> str:
     except ModuleNotFoundError:  # editable installs do not map static/banner to the package
         root = Path(__file__).parents[1] / "static" / "banner"
     return (root / name).read_text("utf-8")
+
+
+# tdewolff/minify (the minify-go wheel: a Go library, no Node): local names are renamed,
+# which whitespace stripping alone could not do (README, "How the bundle is minified").
+minify.config({"js-keep-var-names": False, "css-precision": 0})
+
+
+def _minified_js(source: str) -> str:
+    return minify.string("application/javascript", source)
+
+
+def _minified_css(source: str) -> str:
+    return minify.string("text/css", source)
 
 
 def _compact(html: str) -> str:
@@ -138,14 +150,14 @@ def build_bundle(site: Site) -> Bundle:
     first = {lang: render_banner(site, lang, "first") for lang in site.languages}
     prefs = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
     config = _json(public_config(site))
-    css = rcssmin.cssmin(_static("banner.css"))
-    prefs_css = rcssmin.cssmin(_static("prefs.css"))
+    css = _minified_css(_static("banner.css"))
+    prefs_css = _minified_css(_static("prefs.css"))
     source = (
         f'(()=>{{"use strict";const CONFIG={config},'
         f"MARKUP={_json(first)},CSS={_json(css)};\n"
         f'{_static("gate.js")}\n{_static("banner.js")}\n}})();\n'
     )
-    asset = Asset.of(rjsmin.jsmin(source).encode("utf-8"))
+    asset = Asset.of(_minified_js(source).encode("utf-8"))
     shown = {lang: _shown(first[lang], prefs[lang], config) for lang in site.languages}
     return Bundle(
         **vars(asset),

@@ -1,4 +1,4 @@
-"""The command line: `gatekeeper serve` (the main job) and `gatekeeper check`.
+"""The command line: `gatekeeper serve` (the main job), `gatekeeper init` and `gatekeeper check`.
 
 Every process setting is an option here and an environment variable (GATEKEEPER_*),
 both generated from settings.Settings so they cannot drift apart.
@@ -13,11 +13,13 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
 from .settings import Settings, SettingsError, declared, env_name
 from .sites import SiteError, load_sites
+from .starter import DEFAULT_SITE, example_sites_dir, write_starter
 
 SECRET_SETTINGS = {f.name for f in dataclasses.fields(Settings) if f.metadata["secret"]}
 
@@ -56,12 +58,28 @@ def main() -> None:
     """Gatekeeper: a cookie consent banner and tag gatekeeper for EU web shops."""
 
 
+def sites_folder(ctx: click.Context, sites_dir: str) -> Path:
+    """The sites folder to use: the one given, or, when none was given and ./sites does not
+    exist, the example sites shipped in the package (saying so in one line)."""
+    folder = Path(sites_dir)
+    if folder.exists() or ctx.get_parameter_source("sites_dir") is not ParameterSource.DEFAULT:
+        return folder
+    click.echo(
+        f"No {sites_dir}/ folder here: serving the example sites shipped with Gatekeeper; "
+        f"`gatekeeper init` writes a site file of your own to edit.",
+        err=True,
+    )
+    return example_sites_dir()
+
+
 @main.command()
 @settings_options(*[name for name, _, _ in declared()])
-def serve(**options) -> None:
+@click.pass_context
+def serve(ctx: click.Context, **options) -> None:
     """Serve the banner bundles, the consent API and the demo shops.
 
-    With no options it serves the example sites in ./sites on an embedded SQLite file.
+    With no options it serves the sites in ./sites (the example sites shipped with
+    Gatekeeper when there is no such folder) on an embedded SQLite file.
     """
     import uvicorn
 
@@ -70,7 +88,7 @@ def serve(**options) -> None:
     settings = Settings(**options)
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
-        sites = load_sites(Path(settings.sites_dir))
+        sites = load_sites(sites_folder(ctx, settings.sites_dir))
         engine = create_engine(settings.database_url)
         asyncio.run(_migrate_once(engine))
         app = create_app(settings, sites)
@@ -89,6 +107,18 @@ async def _migrate_once(engine) -> None:
         await migrate(engine)
     finally:
         await engine.dispose()
+
+
+@main.command()
+@click.argument("site_id", metavar="[SITE]", default=DEFAULT_SITE)
+@settings_options("sites_dir")
+def init(site_id: str, sites_dir: str) -> None:
+    """Write a commented starter site file, SITES_DIR/SITE.toml (default: sites/shop.toml), to edit."""
+    try:
+        path = write_starter(Path(sites_dir), site_id)
+    except (SiteError, OSError) as exc:
+        fail(str(exc))
+    click.echo(f"wrote {path}: edit it, then `gatekeeper check` and `gatekeeper serve`")
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""Export of the consent log: one site, from a date, as CSV or JSON lines, streamed.
+"""Export of the consent log: one site, everything or from a date, as CSV or JSON lines, streamed.
 
 Rows are read in pages by primary key (keyset pagination, each page its own short
 read), so memory stays flat at millions of records and writers are never blocked for
@@ -31,8 +31,14 @@ class ExportError(ValueError):
     """A bad export request; the message says what was expected."""
 
 
-def parse_since(value: str) -> datetime:
-    """A date (2026-01-31) or ISO time; without a zone it is UTC."""
+# Before any record: an export without a first day exports everything.
+EVERYTHING = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def parse_since(value: str | None) -> datetime:
+    """A date (2026-01-31) or ISO time, without a zone in UTC; none or blank: EVERYTHING."""
+    if value is None or not value.strip():
+        return EVERYTHING
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -144,5 +150,10 @@ async def stream(engine: AsyncEngine, site: Site, since: datetime, fmt: str, *, 
             progress(len(page))
 
 
+def described(since: datetime) -> str:
+    return "all records" if since == EVERYTHING else f"since {since.date().isoformat()}"
+
+
 def filename(site: Site, since: datetime, fmt: str) -> str:
-    return f"consent-log-{site.id}-since-{since.date().isoformat()}-{date.today().isoformat()}.{fmt}"
+    span = described(since).replace(" ", "-")
+    return f"consent-log-{site.id}-{span}-{date.today().isoformat()}.{fmt}"

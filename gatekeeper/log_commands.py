@@ -58,11 +58,11 @@ def _run(database_url: str, work):
 
 @click.command()
 @click.option("--site", "site_id", required=True, help="Site id, e.g. ecomarket.")
-@click.option("--since", required=True, help="First day to export, YYYY-MM-DD (UTC).")
+@click.option("--since", help="First day to export, YYYY-MM-DD (UTC); default every record.")
 @click.option("--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="File to write; default stdout.")
 @settings_options("database_url", "sites_dir")
-def export(site_id: str, since: str, fmt: str, output: str | None, database_url: str, sites_dir: str) -> None:
+def export(site_id: str, since: str | None, fmt: str, output: str | None, database_url: str, sites_dir: str) -> None:
     """Export one site's consent records as CSV or JSON lines, streamed, with progress on stderr."""
     _, site = _site(sites_dir, site_id)
     try:
@@ -84,7 +84,7 @@ def export(site_id: str, since: str, fmt: str, output: str | None, database_url:
         return total
 
     total = _run(database_url, work)
-    click.echo(f"exported {total} record(s) of {site.id} since {start.date().isoformat()}", err=True)
+    click.echo(f"exported {total} record(s) of {site.id}, {exports.described(start)}", err=True)
 
 
 @click.command()

@@ -113,3 +113,37 @@ def test_serve_never_prints_the_database_password(monkeypatch):
     assert "postgresql://shop:***@db.internal/consent" in result.output and "s3cret-pw" not in result.output
     result = CliRunner().invoke(main, [*common, "--database-url", "mysql://shop:s3cret-pw@db.internal/consent"])
     assert result.exit_code == 1 and "unsupported database 'mysql'" in result.output and "s3cret-pw" not in result.output
+
+
+def test_init_writes_a_starter_site_that_checks_and_never_overwrites(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    written = runner.invoke(main, ["init", "corner-shop"])
+    assert written.exit_code == 0, written.output
+    assert "wrote sites/corner-shop.toml" in written.output
+    text = Path("sites/corner-shop.toml").read_text()
+    assert 'id = "corner-shop"' in text and text.count("\n# ") > 10  # commented, to be edited
+    checked = runner.invoke(main, ["check"])
+    assert checked.exit_code == 0 and "ok  corner-shop: 3 categories, 0 services" in checked.output
+    again = runner.invoke(main, ["init", "corner-shop"])
+    assert again.exit_code == 1 and "sites/corner-shop.toml already exists" in again.output
+    assert Path("sites/corner-shop.toml").read_text() == text
+    bad = runner.invoke(main, ["init", "Corner Shop"])
+    assert bad.exit_code == 1 and "'Corner Shop' is not a site id" in bad.output
+
+
+def test_init_without_a_site_id_writes_sites_shop_toml(tmp_path):
+    result = CliRunner().invoke(main, ["init", "--sites-dir", str(tmp_path / "conf")])
+    assert result.exit_code == 0 and (tmp_path / "conf" / "shop.toml").is_file()
+
+
+def test_serve_without_a_sites_folder_serves_the_shipped_examples_and_says_so(tmp_path, monkeypatch):
+    """The default ./sites missing: the example sites shipped in the package, in one line.
+    A folder that was asked for (option or variable) and is missing stays an error."""
+    monkeypatch.chdir(tmp_path)
+    # The examples load; the server then stops at the database, before listening.
+    examples = CliRunner().invoke(main, ["serve", "--database-url", "mysql://x@localhost/db"])
+    assert examples.output.splitlines()[0].startswith("No sites/ folder here: serving the example sites shipped")
+    assert examples.exit_code == 1 and "unsupported database 'mysql'" in examples.output
+    asked = CliRunner().invoke(main, ["serve"], env={"GATEKEEPER_SITES_DIR": str(tmp_path / "missing")})
+    assert asked.exit_code == 1 and "missing: sites directory not found" in asked.output

@@ -49,6 +49,15 @@ def test_export_csv_streams_every_record_since_the_date_with_progress_on_stderr(
     assert "Exporting ecomarket" in result.stderr and "exported 4500 record(s) of ecomarket" in result.stderr
 
 
+def test_export_without_since_exports_every_record(database_url):
+    fill(database_url, [row(1, when=datetime(1999, 5, 1, tzinfo=timezone.utc)), row(2, when=NOW - timedelta(days=900)),
+                        row(3), row(4, site="locomail")])
+    result = gk("export", "--site", "ecomarket", "--format", "jsonl", url=database_url)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["consent_id"] for line in result.stdout.splitlines()] == ["id00001", "id00002", "id00003"]
+    assert "exported 3 record(s) of ecomarket, all records" in result.stderr
+
+
 def test_export_jsonl_to_a_file(database_url, tmp_path):
     fill(database_url, [row(1, ua_browser="=HYPERLINK(1)"), row(2)])
     out = tmp_path / "log.jsonl"
