@@ -137,6 +137,8 @@ async def main(url, name, n):
     engine = create_engine(url)
     log = ConsentLog(engine, max_batch=25)
     await log.start()
+    print("ready", flush=True)
+    sys.stdin.readline()  # both writers start appending together
     fields = dict(site="ecomarket", action="grant", categories={"necessary": True}, revision=1, text_hash="a" * 64,
                   language="nl", source="banner", ua_browser="Chrome", ua_os="Linux", ua_device="desktop", ip=None)
     sem = asyncio.Semaphore(40)
@@ -154,9 +156,20 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 def test_two_writer_processes_on_one_postgresql_keep_one_linear_chain(postgres_cluster):
     url = postgres_cluster.create_database("two_writers")
     log_rows(url, [])  # migrated
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, name, "600"], cwd=REPO) for name in ("a", "b")]
-    for writer in writers:
-        assert writer.wait(timeout=120) == 0
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, name, "600"], cwd=REPO, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE) for name in ("a", "b")]
+    try:
+        for writer in writers:
+            assert writer.stdout.readline().strip() == "ready"
+        for writer in writers:
+            writer.stdin.write("go\n")
+            writer.stdin.flush()
+        for writer in writers:
+            assert writer.wait(timeout=180) == 0
+    finally:
+        for writer in writers:
+            if writer.poll() is None:
+                writer.kill()
     rows = ecomarket(url)
     assert len(rows) == 1200 and [r["seq"] for r in rows] == list(range(1, 1201))
     interleaved = sum(1 for x, y in zip(rows, rows[1:]) if x["consent_id"][0] != y["consent_id"][0])
