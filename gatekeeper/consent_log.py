@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timezone
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from . import metrics
 from .chain import Linked
 from .chain_store import Entry, store_for
 from .db import consent_records
@@ -99,14 +101,18 @@ class ConsentLog:
             self._wake.clear()
             while self._pending:
                 batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+                started = time.perf_counter()
                 try:
                     linked = await self.store.write([entry for entry, _ in batch])
                 except Exception as exc:  # every waiter learns its record was not written
+                    metrics.write_failures.inc()
                     log.exception("consent log write of %d entries failed", len(batch))
                     for _, done in batch:
                         if not done.done():
                             done.set_exception(exc)
                 else:
+                    metrics.commit_seconds.observe(time.perf_counter() - started)
+                    metrics.commit_batch.observe(len(batch))
                     for i, (_, done) in enumerate(batch):
                         if not done.done():
                             done.set_result(linked.get(i))

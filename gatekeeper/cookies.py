@@ -2,31 +2,41 @@
 
 The cookie is not HttpOnly on purpose: the bundle reads the decision from it without a
 round trip. Its signature, not its secrecy, is what protects it.
+
+The header values are built from plain strings, so `gatekeeper.shop` (no Starlette)
+expires cookies with the same flags as the server; Starlette types are annotations only.
 """
 
 from __future__ import annotations
 
 import re
-
-from starlette.requests import Request
-from starlette.responses import Response
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .sites import Site, pattern_matches
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
 
 COOKIE_NAME = "gk_consent"
 
 
-def cookie_domain(request: Request, site: Site) -> str | None:
-    """The site's cookie domain, only when this request's host lies within it.
+def domain_within(host: str, site: Site) -> str | None:
+    """The site's cookie domain, only when `host` lies within it.
 
     A browser drops a cookie whose Domain does not cover the host, so on a demo or
     staging host the cookie stays host-only instead of silently vanishing.
     """
     domain = site.cookie_domain
-    host = (request.url.hostname or "").lower()
+    host = host.lower()
     if domain and (host == domain or host.endswith("." + domain)):
         return domain
     return None
+
+
+def cookie_domain(request: Request, site: Site) -> str | None:
+    return domain_within(request.url.hostname or "", site)
 
 
 def _secure(request: Request) -> bool:
@@ -37,7 +47,7 @@ def _secure(request: Request) -> bool:
 _TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
 
 
-def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int, domain: str | None) -> None:
+def set_cookie_header(name: str, value: str, max_age: int, domain: str | None, secure: bool) -> str:
     # Written directly: the stdlib's cookie formatter is slow on the hot path and raises on
     # names it dislikes; our values are base64url and dots, safe without quoting.
     parts = [f"{name}={value}", f"Max-Age={max_age}", "Path=/"]
@@ -45,10 +55,14 @@ def _set_cookie(response: Response, request: Request, name: str, value: str, max
         parts.append("expires=Thu, 01 Jan 1970 00:00:00 GMT")
     if domain:
         parts.append(f"Domain={domain}")
-    if _secure(request):
+    if secure:
         parts.append("Secure")
     parts.append("SameSite=Lax")
-    response.headers.append("set-cookie", "; ".join(parts))
+    return "; ".join(parts)
+
+
+def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int, domain: str | None) -> None:
+    response.headers.append("set-cookie", set_cookie_header(name, value, max_age, domain, _secure(request)))
 
 
 def set_consent_cookie(response: Response, request: Request, site: Site, token: str, max_age: int) -> None:
@@ -76,19 +90,20 @@ def withdrawal_patterns(site: Site, category: str) -> list[str]:
     return list(dict.fromkeys(declared + list(WELL_KNOWN_COOKIES.get(category, ()))))
 
 
+def withdrawn_names(names: Iterable[str], site: Site, categories: Iterable[str]) -> list[str]:
+    """The cookie names among `names` (those a browser sent) that refusing `categories`
+    deletes. Patterns like `_ga_*` can only be matched against names actually sent."""
+    patterns = [p for c in categories for p in withdrawal_patterns(site, c)]
+    return [n for n in names if n != COOKIE_NAME and _TOKEN.match(n) and any(pattern_matches(p, n) for p in patterns)]
+
+
 def expire_withdrawn_cookies(response: Response, request: Request, site: Site, categories) -> list[str]:
     """Expire the cookies this browser sent that withdrawing `categories` deletes.
-
-    Patterns like `_ga_*` can only be matched against names the browser actually sent.
-    Returns the names expired.
-    """
-    patterns = [p for c in categories for p in withdrawal_patterns(site, c)]
+    Returns the names expired."""
     domain = cookie_domain(request, site)
-    expired = []
-    for name in request.cookies:
-        if name != COOKIE_NAME and any(pattern_matches(p, name) for p in patterns):
-            expire_cookie(response, request, name)
-            if domain is not None:
-                expire_cookie(response, request, name, domain)
-            expired.append(name)
+    expired = withdrawn_names(request.cookies, site, categories)
+    for name in expired:
+        expire_cookie(response, request, name)
+        if domain is not None:
+            expire_cookie(response, request, name, domain)
     return expired

@@ -55,6 +55,12 @@ def _b64decode(data: bytes) -> bytes:
     return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
 
 
+def split_keys(keys: str | Sequence[str]) -> list[str]:
+    """Keys as GATEKEEPER_SECRET_KEYS lists them (comma-separated, newest first) or as a list."""
+    items = keys.split(",") if isinstance(keys, str) else keys
+    return [k.strip() for k in items if k and k.strip()]
+
+
 class TokenSigner:
     """Signs with the newest key, verifies with every listed key (rotation)."""
 

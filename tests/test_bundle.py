@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from gatekeeper import assets
 from gatekeeper.bundle import build_bundle, public_config
-from gatekeeper.errors import exception_handlers
+from gatekeeper.error_handlers import exception_handlers
 from gatekeeper.sites import load_sites, parse_site
 from gatekeeper.tokens import ConsentToken, TokenSigner
 

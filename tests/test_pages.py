@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from gatekeeper import assets, pages
 from gatekeeper.bundle import build_bundle
-from gatekeeper.errors import exception_handlers
+from gatekeeper.error_handlers import exception_handlers
 from gatekeeper.sites import load_sites, parse_site
 from gatekeeper.tokens import TokenSigner
 from gatekeeper.trackers import vendor_for_url

@@ -1,0 +1,123 @@
+"""A site's consent-aware Content-Security-Policy, built from its declaration alone.
+
+- The enforced policy allows `'self'`, the page's nonce, Gatekeeper's origin, the hosts
+  of every declared service and the shop's own hosts (`[csp]` in the site file): a vendor
+  the site file does not declare cannot load, so the declaration is true by construction.
+- The same policy narrowed to the categories a visitor granted is sent report-only (or
+  enforced, in "enforce" mode): a forgotten hard-coded tag of a category the visitor did
+  not grant is reported by the visitor's own browser to Gatekeeper's monitor.
+
+No web framework here: `gatekeeper csp`, the server and `gatekeeper.shop` all use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from .csp_table import DIRECTIVES
+from .catalog import csp_sources
+from .sites import GA4, FacebookSDK, GoogleAds, Script, Service, Site
+
+# Where a service's tag loads from and sends to; they go into these four directives.
+HOST_DIRECTIVES = ("script-src", "connect-src", "img-src", "frame-src")
+REPORT_PATH = "/api/v1/csp-report"
+REPORT_GROUP = "gatekeeper"
+NONCE = "{nonce}"  # filled per response; host sources cannot contain braces
+
+# Hosts each built-in loader contacts, from the vendors' own documentation: Google,
+# "Use a Content Security Policy with Google tag" (developers.google.com/tag-platform/
+# security/guides/csp, sections "Google Analytics 4" and "Google Ads"); Meta, the JavaScript
+# SDK quickstart (developers.facebook.com/docs/javascript/quickstart: connect.facebook.net
+# serves sdk.js, login dialogs and XFBML frames come from www.facebook.com).
+# tests/test_csp.py proves every one is a host the tracker table knows as that vendor.
+_GOOGLE_TAG = ("https://*.googletagmanager.com",)
+_LOADER_HOSTS: dict[type, tuple[str, ...]] = {
+    GA4: (*_GOOGLE_TAG, "https://*.google-analytics.com", "https://*.analytics.google.com", "https://stats.g.doubleclick.net"),
+    GoogleAds: (
+        *_GOOGLE_TAG, "https://www.googleadservices.com", "https://googleads.g.doubleclick.net",
+        "https://td.doubleclick.net", "https://www.google.com/pagead/",
+    ),
+    FacebookSDK: ("https://connect.facebook.net", "https://*.facebook.com"),
+}
+
+
+def service_hosts(service: Service) -> tuple[str, ...]:
+    """The CSP host sources a service's tag needs: the one place the policy learns them."""
+    if isinstance(service.loader, Script):
+        parts = urlsplit(service.loader.src)
+        return (f"{parts.scheme}://{parts.netloc}",)
+    if type(service.loader) in _LOADER_HOSTS:
+        return _LOADER_HOSTS[type(service.loader)]
+    return csp_sources(service.preset) if service.preset else ()  # GTM, embeds: the catalog's hosts
+
+
+def report_uri(site: Site, base: str | None = None) -> str:
+    """Where the browsers of `site`'s visitors send violation reports: Gatekeeper's
+    /api/v1/csp-report (on the shop's own origin unless `[csp] gatekeeper` says where)."""
+    if base:
+        return base
+    return f"{site.csp.gatekeeper or ''}{REPORT_PATH}"
+
+
+def _with_query(uri: str, **params: str) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"{uri}{'&' if '?' in uri else '?'}{query}"
+
+
+class Policy:
+    """The policies of one site; header values are cached per set of categories, so a
+    request pays for one string format (its nonce)."""
+
+    def __init__(self, site: Site, report_to: str | None = None) -> None:
+        self.site = site
+        self.report_to = report_uri(site, report_to)
+        self._templates: dict[tuple[frozenset[str], bool | None], str] = {}
+
+    def sources(self, directive: str, categories: Iterable[str]) -> list[str]:
+        """The host sources `directive` allows when `categories` are granted."""
+        wanted = {"necessary", *categories}
+        sources = list(self.site.csp.sources(directive))
+        if directive in ("script-src", "connect-src") and self.site.csp.gatekeeper:
+            sources.insert(0, self.site.csp.gatekeeper)
+        if directive in HOST_DIRECTIVES:
+            for service in self.site.services:
+                if service.category in wanted:
+                    sources.extend(service_hosts(service))
+        return list(dict.fromkeys(sources))
+
+    def template(self, categories: Iterable[str], decided: bool | None = None) -> str:
+        """The policy for `categories` with NONCE left to fill; `decided` (None: not known,
+        as for a static server's policy) goes into the report URI's query."""
+        key = (frozenset(categories), decided)
+        cached = self._templates.get(key)
+        if cached is None:
+            cached = self._templates[key] = self._build(*key)
+        return cached
+
+    def _build(self, categories: frozenset[str], decided: bool | None) -> str:
+        parts = []
+        for directive in DIRECTIVES:
+            if directive not in HOST_DIRECTIVES and not self.site.csp.sources(directive):
+                continue  # style-src, font-src: only where the shop names its own hosts
+            nonce = [f"'nonce-{NONCE}'"] if directive in ("script-src", "style-src") else []
+            parts.append(" ".join([directive, "'self'", *nonce, *self.sources(directive, categories)]))
+        parts += ["object-src 'none'", "base-uri 'self'"]
+        parts += [f"report-uri {self.report_uri(decided)}", f"report-to {REPORT_GROUP}"]
+        return "; ".join(parts)
+
+    def report_uri(self, decided: bool | None = None) -> str:
+        """The report URI naming the site and whether the visitor had decided."""
+        params = {"site": self.site.id} if decided is None else {"site": self.site.id, "decided": str(int(decided))}
+        return _with_query(self.report_to, **params)
+
+    def reporting_endpoints(self, decided: bool | None = None) -> str:
+        """The `Reporting-Endpoints` header defining the `report-to` group."""
+        return f'{REPORT_GROUP}="{self.report_uri(decided)}"'
+
+    def header(self, categories: Iterable[str], nonce: str, decided: bool | None = None) -> str:
+        return self.template(categories, decided).replace(NONCE, nonce)
+
+    def declared(self, nonce: str, decided: bool | None = None) -> str:
+        """The enforced policy: the hosts of every declared category."""
+        return self.header(self.site.optional_categories, nonce, decided)

@@ -1,0 +1,153 @@
+"""What the shop-side middlewares do per request, without any web framework: read and
+verify `gk_consent`, make the request's Consent, and the headers its response gets (the
+consent-aware CSP on HTML, expired cookies of categories not allowed).
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from collections.abc import Sequence
+from typing import Literal
+
+from ..cookies import COOKIE_NAME, set_cookie_header, withdrawn_names
+from ..csp import Policy
+from ..decisions import Decision
+from ..sites import Site, load_site
+from ..tokens import ConsentToken, TokenSigner, split_keys
+
+CspMode = Literal["report", "enforce", "off"]
+CSP_MODES = ("report", "enforce", "off")
+
+
+class Html(str):
+    """Markup that templates (Jinja2, Django) insert as is: its parts are escaped here."""
+
+    def __html__(self) -> str:
+        return self
+
+
+class Consent:
+    """One request's verified consent, as the shop's views and templates see it.
+
+    Undecided (no cookie, a forged, stale, expired or another site's one) is `decision`
+    None, and then nothing but `necessary` is allowed.
+    """
+
+    __slots__ = ("site", "token", "gpc", "csp_nonce", "_guard")
+
+    def __init__(self, guard: Guard, token: ConsentToken | None, gpc: bool) -> None:
+        self.site: Site = guard.site
+        self.token = token
+        self.gpc = gpc  # the browser sent Sec-GPC: 1 (an opt-out, never consent)
+        self.csp_nonce = secrets.token_urlsafe(16)
+        self._guard = guard
+
+    def allows(self, category: str) -> bool:
+        if category == "necessary":
+            return True
+        return self.token is not None and category in self.token.granted and category in self.site.category_ids
+
+    @property
+    def granted(self) -> tuple[str, ...]:
+        """The optional categories this visitor granted (none while undecided)."""
+        return tuple(c for c in self.site.optional_categories if self.allows(c))
+
+    @property
+    def allowed(self) -> dict[str, bool]:
+        """Every category of the site with whether it is allowed, for templates that
+        cannot call `allows()` (Django's: `{% if gatekeeper.allowed.analytics %}`)."""
+        return {c: self.allows(c) for c in self.site.category_ids}
+
+    @property
+    def decision(self) -> Decision | None:
+        if self.token is None:
+            return None
+        return Decision(categories=self.allowed, revision=self.token.rev)
+
+    @property
+    def consent_id(self) -> str | None:
+        return self.token.id if self.token else None
+
+    def script_tag(self) -> Html:
+        """Gatekeeper's tag with this response's nonce; in "enforce" mode it also asks the
+        bundle to reload after a choice that grants more (a sent CSP cannot widen)."""
+        src = html.escape(f"{self.site.csp.gatekeeper or ''}/gk/{self.site.id}.js")
+        reload = " data-gk-reload" if self._guard.mode == "enforce" else ""
+        return Html(f'<script src="{src}" nonce="{html.escape(self.csp_nonce)}"{reload} async></script>')
+
+    def __repr__(self) -> str:
+        return f"<Consent {self.site.id} granted={list(self.granted) if self.token else None} gpc={self.gpc}>"
+
+
+def parse_cookie_header(header: str) -> tuple[list[str], list[str]]:
+    """(every cookie name, every gk_consent value) of a Cookie header, leniently: a
+    malformed pair is skipped, not fatal."""
+    names, values = [], []
+    for pair in header.split(";"):
+        name, sep, value = pair.strip().partition("=")
+        if not sep or not name:
+            continue
+        names.append(name)
+        if name == COOKIE_NAME:
+            values.append(value.strip('"'))
+    return names, values
+
+
+def _parent_domains(host: str) -> list[str]:
+    """The host and each domain above it, as cookies may have been set for (not the TLD)."""
+    host = host.split(":")[0].rstrip(".").lower() if not host.startswith("[") else ""
+    labels = host.split(".")
+    if len(labels) < 2 or labels[-1].isdecimal():  # a bare name or an IPv4 address
+        return []
+    return [".".join(labels[i:]) for i in range(len(labels) - 1)]
+
+
+class Guard:
+    """A site's verifier and policy, configured once; per request it makes a Consent and
+    the response's extra headers. Both middlewares are thin wrappers around it."""
+
+    def __init__(
+        self,
+        *,
+        site: str,
+        sites_dir: str,
+        keys: str | Sequence[str],
+        csp: CspMode = "report",
+        report_uri: str | None = None,
+    ) -> None:
+        if csp not in CSP_MODES:
+            raise ValueError(f"csp={csp!r}: expected one of {', '.join(CSP_MODES)}")
+        self.site = load_site(sites_dir, site)
+        self.verifier = TokenSigner(split_keys(keys))
+        self.mode = csp
+        self.policy = Policy(self.site, report_uri)
+
+    def consent(self, cookie_header: str, gpc: str | None = None) -> tuple[Consent, list[str]]:
+        """The request's Consent and the cookie names it sent. Two `gk_consent` cookies that
+        disagree (one planted next to a genuine one) read as undecided."""
+        names, values = parse_cookie_header(cookie_header) if cookie_header else ([], [])
+        token = None
+        if values and all(v == values[0] for v in values):
+            token = self.verifier.current(values[0], self.site)
+        return Consent(self, token, gpc == "1"), names
+
+    def headers(self, consent: Consent, names: list[str], host: str, secure: bool, html: bool) -> list[tuple[str, str]]:
+        """The headers the middleware adds to a response (lower-case names)."""
+        added = []
+        if html and self.mode != "off":
+            decided = consent.token is not None
+            granted = consent.granted
+            if self.mode == "enforce":
+                added.append(("content-security-policy", self.policy.header(granted, consent.csp_nonce, decided)))
+            else:
+                added.append(("content-security-policy", self.policy.declared(consent.csp_nonce, decided)))
+                added.append(("content-security-policy-report-only", self.policy.header(granted, consent.csp_nonce, decided)))
+            added.append(("reporting-endpoints", self.policy.reporting_endpoints(decided)))
+        refused = [c for c in self.site.optional_categories if not consent.allows(c)]
+        if refused and names:
+            domains = _parent_domains(host)
+            for name in withdrawn_names(names, self.site, refused):
+                added.append(("set-cookie", set_cookie_header(name, '""', 0, None, secure)))
+                added.extend(("set-cookie", set_cookie_header(name, '""', 0, d, secure)) for d in domains)
+        return added

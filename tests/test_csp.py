@@ -1,0 +1,167 @@
+"""The consent-aware CSP: the policy builder, the site file's `[csp]` table, and where every
+allowed host comes from (the site file or the tracker table, never typed anywhere else)."""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from gatekeeper.csp import HOST_DIRECTIVES, Policy, service_hosts
+from gatekeeper.declaration import tracker_vendors
+from gatekeeper.sites import SiteError, parse_site
+from gatekeeper.trackers import vendor_for_url
+
+from conftest import SITES_DIR
+
+ECOMARKET = (SITES_DIR / "ecomarket.toml").read_text()
+SHOP_CSP = """
+[csp]
+gatekeeper = "https://consent.ecomarket.be"
+script-src = ["https://cdn.ecomarket.be", "https://js.stripe.com"]
+img-src = ["data:", "https://*.ecomarket-cdn.be"]
+frame-src = ["https://js.stripe.com"]
+font-src = ["https://fonts.gstatic.com"]
+"""
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    return {d.split()[0]: d.split()[1:] for d in policy.split("; ")}
+
+
+@pytest.fixture
+def site():
+    return parse_site(ECOMARKET + SHOP_CSP, "ecomarket.toml")
+
+
+def test_declared_policy_allows_self_nonce_gatekeeper_services_and_shop_hosts(site):
+    policy = directives(Policy(site).declared("n0nce"))
+    assert policy["script-src"][:3] == ["'self'", "'nonce-n0nce'", "https://consent.ecomarket.be"]
+    assert {"https://cdn.ecomarket.be", "https://js.stripe.com", "https://*.googletagmanager.com",
+            "https://connect.facebook.net", "https://connect.nosto.com"} <= set(policy["script-src"])
+    assert "https://consent.ecomarket.be" in policy["connect-src"]  # the consent API
+    assert "https://consent.ecomarket.be" not in policy["img-src"]
+    assert policy["font-src"] == ["'self'", "https://fonts.gstatic.com"]
+    assert "style-src" not in policy  # the shop named no style hosts: its styles are left alone
+    assert policy["object-src"] == ["'none'"] and policy["report-to"] == ["gatekeeper"]
+    assert policy["report-uri"] == ["https://consent.ecomarket.be/api/v1/csp-report?site=ecomarket"]
+    assert not any("unsafe" in s or s == "*" for sources in policy.values() for s in sources)
+
+
+def test_narrowed_policy_holds_only_granted_categories(site):
+    policy = Policy(site)
+    nothing = directives(policy.header([], "n", decided=False))
+    assert nothing["script-src"] == ["'self'", "'nonce-n'", "https://consent.ecomarket.be", "https://cdn.ecomarket.be", "https://js.stripe.com"]
+    analytics = directives(policy.header(["analytics"], "n", decided=True))
+    assert "https://*.google-analytics.com" in analytics["connect-src"]
+    assert not {"https://www.googleadservices.com", "https://connect.facebook.net"} & set(analytics["script-src"])
+    assert analytics["report-uri"] == ["https://consent.ecomarket.be/api/v1/csp-report?site=ecomarket&decided=1"]
+
+
+def test_templates_are_cached_per_decision_and_only_the_nonce_changes(site):
+    policy = Policy(site)
+    assert policy.template(["analytics"], True) is policy.template(("analytics",), True)
+    assert policy.header(["analytics"], "a") .replace("'nonce-a'", "'nonce-b'") == policy.header(["analytics"], "b")
+
+
+def test_an_explicit_report_uri_wins(site):
+    policy = Policy(site, "https://monitor.example/api/v1/csp-report?x=1")
+    assert "report-uri https://monitor.example/api/v1/csp-report?x=1&site=ecomarket&decided=0;" in policy.header([], "n", False)
+    assert policy.reporting_endpoints(True) == 'gatekeeper="https://monitor.example/api/v1/csp-report?x=1&site=ecomarket&decided=1"'
+
+
+def _probe(source: str) -> str:
+    """A URL a host source allows, to ask the tracker table about it."""
+    url = source.replace("*.", "gk-probe.", 1)
+    return url + "x" if url.endswith("/") else url + "/"
+
+
+@pytest.mark.parametrize("site_id", ["ecomarket", "locomail"])
+def test_every_allowed_host_comes_from_the_site_file_or_the_tracker_table(sites, site_id):
+    site = sites[site_id]
+    shop_hosts = {s for d in HOST_DIRECTIVES for s in site.csp.sources(d)} | {site.csp.gatekeeper}
+    policy = Policy(site)
+    for directive in HOST_DIRECTIVES:
+        for source in policy.sources(directive, site.optional_categories):
+            if source in shop_hosts:
+                continue
+            owners = [s for s in site.services if source in service_hosts(s)]
+            assert owners, f"{source} in {directive} belongs to no service of {site_id}"
+            for service in owners:
+                vendor = vendor_for_url(_probe(source))
+                from_site_file = getattr(service.loader, "src", "").startswith(source + "/")
+                assert from_site_file or (vendor and vendor.id in tracker_vendors(service)), (
+                    f"{source} (service {service.id}) is neither its script URL in the site file "
+                    f"nor a host the tracker table knows as {tracker_vendors(service)}"
+                )
+
+
+# --- the [csp] table ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "line, field, why",
+    [
+        ('script-src = ["*"]', "csp.script-src[0]", "allows every host"),
+        ("script-src = [\"'unsafe-inline'\"]", "csp.script-src[0]", "'unsafe-inline' would let any inline"),
+        ("connect-src = [\"'unsafe-eval'\"]", "csp.connect-src[0]", "'unsafe-eval'"),
+        ("script-src = [\"'self'\"]", "csp.script-src[0]", "always allowed"),
+        ('script-src = ["https:"]', "csp.script-src[0]", "every source with that scheme"),
+        ('script-src = ["data:"]', "csp.script-src[0]", "every source with that scheme"),
+        ('img-src = ["https://x.be", "cdn.*.example.com"]', "csp.img-src[1]", "wildcard may only stand for the first label"),
+        ('img-src = ["*.be"]', "csp.img-src[0]", "whole top-level domain"),
+        ('frame-src = ["https://pay.example; script-src https://evil.example"]', "csp.frame-src[0]", "not a host source"),
+        ('font-src = ["ftp://fonts.example"]', "csp.font-src[0]", "scheme 'ftp'"),
+        ('gatekeeper = "https://consent.example/path"', "csp.gatekeeper", "not an origin"),
+    ],
+)
+def test_a_bad_csp_value_stops_start_up_naming_file_field_and_why(line, field, why):
+    with pytest.raises(SiteError) as raised:
+        parse_site(ECOMARKET + f"\n[csp]\n{line}\n", "sites/ecomarket.toml")
+    assert str(raised.value).startswith(f"sites/ecomarket.toml: {field}: ")
+    assert why in str(raised.value)
+
+
+def test_unknown_csp_fields_and_types_are_refused_too():
+    with pytest.raises(SiteError, match=r"ecomarket.toml: csp: Object contains unknown field `default-src`"):
+        parse_site(ECOMARKET + '\n[csp]\ndefault-src = ["https://x.example"]\n', "ecomarket.toml")
+    with pytest.raises(SiteError, match=r"ecomarket.toml: csp.script-src: Expected `array`, got `str`"):
+        parse_site(ECOMARKET + '\n[csp]\nscript-src = "https://x.example"\n', "ecomarket.toml")
+
+
+def test_good_sources_pass(site):
+    good = parse_site(
+        ECOMARKET + '\n[csp]\nscript-src = ["js.stripe.com", "https://*.stripe.com:443", "https://cdn.example/js/"]\n'
+        'img-src = ["data:", "blob:"]\nconnect-src = ["wss://live.example"]\n',
+        "ecomarket.toml",
+    )
+    assert good.csp.script_src == ("js.stripe.com", "https://*.stripe.com:443", "https://cdn.example/js/")
+    assert re.search(r"img-src 'self' data: blob:", Policy(good).header([], "n"))
+    assert urlsplit(site.csp.gatekeeper).netloc == "consent.ecomarket.be"
+
+
+# --- gatekeeper csp SITE -----------------------------------------------------------------
+
+def test_csp_command_prints_the_policy_the_middleware_enforces(sites):
+    from click.testing import CliRunner
+
+    from gatekeeper.cli import main
+
+    result = CliRunner().invoke(main, ["csp", "ecomarket", "--sites-dir", str(SITES_DIR)])
+    assert result.exit_code == 0, result.output
+    header, endpoints = result.output.splitlines()
+    assert header == "Content-Security-Policy: " + Policy(sites["ecomarket"]).declared("N").replace(" 'nonce-N'", "")
+    assert endpoints == 'Reporting-Endpoints: gatekeeper="/api/v1/csp-report?site=ecomarket"'
+
+    nginx = CliRunner().invoke(main, ["csp", "ecomarket", "--sites-dir", str(SITES_DIR), "--format", "nginx", "--nonce", "$request_id"])
+    line, endpoints = nginx.output.splitlines()
+    assert line.startswith("add_header Content-Security-Policy \"script-src 'self' 'nonce-$request_id' https://")
+    assert line.endswith('report-to gatekeeper" always;') and line.count('"') == 2
+    assert endpoints == "add_header Reporting-Endpoints 'gatekeeper=\"/api/v1/csp-report?site=ecomarket\"' always;"
+
+
+def test_csp_command_on_an_unknown_site_says_which_exist():
+    from click.testing import CliRunner
+
+    from gatekeeper.cli import main
+
+    result = CliRunner().invoke(main, ["csp", "nope", "--sites-dir", str(SITES_DIR)])
+    assert result.exit_code == 1 and "no site 'nope' (found ecomarket, locomail)" in result.output

@@ -1,0 +1,191 @@
+"""gatekeeper.shop: the verifier as a shop's server uses it, both middlewares, the purge.
+
+The ASGI middleware runs in a real Starlette app; the WSGI one is called as a WSGI server
+calls it. Django and Flask are tested against the real frameworks in test_shop_frameworks.py.
+"""
+
+import time
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from gatekeeper.shop import ConsentMiddleware, Guard, WSGIConsentMiddleware
+from gatekeeper.tokens import ConsentToken, TokenSigner
+
+from conftest import SITES_DIR
+
+KEYS = "new-key,old-key"  # as GATEKEEPER_SECRET_KEYS lists them: newest first
+
+
+def cookie(granted=("analytics",), key="new-key", site="ecomarket", rev=1, iat=None) -> str:
+    token = ConsentToken(site=site, id="c0ns3nt", granted=tuple(granted), rev=rev, iat=int(iat or time.time()))
+    return TokenSigner([key]).sign(token)
+
+
+@pytest.fixture
+def guard() -> Guard:
+    return Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=KEYS)
+
+
+def test_a_valid_cookie_gives_the_decision(guard):
+    consent, names = guard.consent(f"cart=1-2; gk_consent={cookie()}; _ga=GA1.1")
+    assert names == ["cart", "gk_consent", "_ga"]
+    assert consent.allows("analytics") and consent.allows("necessary")
+    assert not consent.allows("marketing") and not consent.allows("nonsense")
+    assert consent.decision.categories == {
+        "necessary": True, "analytics": True, "marketing": False, "social": False, "personalisation": False,
+    }
+    assert consent.decision.revision == 1 and consent.consent_id == "c0ns3nt"
+    assert consent.allowed["analytics"] is True and consent.granted == ("analytics",)
+
+
+def test_an_old_key_still_verifies_a_retired_one_does_not(guard):
+    assert guard.consent(f"gk_consent={cookie(key='old-key')}")[0].decision is not None
+    assert guard.consent(f"gk_consent={cookie(key='retired')}")[0].decision is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(lambda: cookie()[:-2] + "xx", id="forged signature"),
+        pytest.param(lambda: cookie(site="locomail"), id="another site"),
+        pytest.param(lambda: cookie(rev=0), id="stale revision"),
+        pytest.param(lambda: cookie(iat=time.time() - 183 * 86400), id="expired"),
+        pytest.param(lambda: "garbage", id="garbage"),
+        pytest.param(lambda: f"{cookie(granted=())}; gk_consent={cookie(granted=('analytics', 'marketing'))}", id="two that disagree"),
+    ],
+)
+def test_forged_or_stale_cookies_read_as_undecided(guard, value):
+    consent, _ = guard.consent(f"gk_consent={value()}")
+    assert consent.decision is None and consent.granted == ()
+    assert not consent.allows("analytics") and consent.allows("necessary")
+
+
+def test_keys_may_be_a_list_and_a_bad_mode_is_refused():
+    assert Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=["old-key"]).consent(f"gk_consent={cookie(key='old-key')}")[0].decision
+    with pytest.raises(ValueError, match="csp='strict'"):
+        Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=KEYS, csp="strict")
+
+
+def test_gpc_and_a_fresh_nonce_per_request(guard):
+    first, _ = guard.consent("", "1")
+    second, _ = guard.consent("")
+    assert first.gpc is True and second.gpc is False
+    assert len(first.csp_nonce) >= 22 and first.csp_nonce != second.csp_nonce
+
+
+def test_script_tag_carries_the_nonce_and_in_enforce_mode_asks_for_the_reload(guard):
+    consent, _ = guard.consent("")
+    assert consent.script_tag() == f'<script src="/gk/ecomarket.js" nonce="{consent.csp_nonce}" async></script>'
+    assert consent.script_tag().__html__() == consent.script_tag()  # templates insert it as markup
+    enforce = Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=KEYS, csp="enforce")
+    assert " data-gk-reload " in enforce.consent("")[0].script_tag()
+
+
+# --- purge -------------------------------------------------------------------------------
+
+def set_cookies(headers) -> list[str]:
+    return [v for k, v in headers if k == "set-cookie"]
+
+
+def test_refused_categories_cookies_are_expired_on_the_host_and_its_parent(guard):
+    consent, names = guard.consent(f"gk_consent={cookie()}; _ga=1; _gcl_au=2; fbm_123=3; 2c.cId=4; cart=5; other=6")
+    expired = set_cookies(guard.headers(consent, names, "www.ecomarket.be", True, html=False))
+    # analytics is granted: _ga stays; marketing, social, personalisation are not.
+    assert {v.split("=")[0] for v in expired} == {"_gcl_au", "fbm_123", "2c.cId"}
+    gcl = [v for v in expired if v.startswith("_gcl_au=")]
+    assert gcl == [
+        '_gcl_au=""; Max-Age=0; Path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; SameSite=Lax',
+        '_gcl_au=""; Max-Age=0; Path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; Domain=www.ecomarket.be; Secure; SameSite=Lax',
+        '_gcl_au=""; Max-Age=0; Path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; Domain=ecomarket.be; Secure; SameSite=Lax',
+    ]
+
+
+def test_undecided_expires_every_declared_cookie_but_never_the_consent_cookie_or_the_shops(guard):
+    consent, names = guard.consent(f"gk_consent={cookie()[:-3]}xyz; _ga=1; _ga_ABC=2; cart=3")
+    expired = set_cookies(guard.headers(consent, names, "127.0.0.1:8000", False, html=False))
+    assert sorted(expired) == [
+        '_ga=""; Max-Age=0; Path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax',
+        '_ga_ABC=""; Max-Age=0; Path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax',
+    ]  # an IP address has no parent domain
+
+
+def test_nothing_to_expire_adds_no_header(guard):
+    consent, names = guard.consent(f"gk_consent={cookie(('analytics', 'marketing', 'social', 'personalisation'))}; _ga=1")
+    assert guard.headers(consent, names, "www.ecomarket.be", True, html=False) == []
+
+
+# --- the middlewares ---------------------------------------------------------------------
+
+def starlette_app(**options) -> TestClient:
+    async def page(request):
+        consent = request.scope["gatekeeper"]
+        return HTMLResponse(f"<p>{consent.allows('analytics')} {consent.csp_nonce}</p>")
+
+    async def api(request):
+        return JSONResponse({"analytics": request.scope["gatekeeper"].allows("analytics")})
+
+    app = Starlette(routes=[Route("/", page), Route("/api", api)])
+    app.add_middleware(ConsentMiddleware, site="ecomarket", sites_dir=str(SITES_DIR), keys=KEYS, **options)
+    return TestClient(app, base_url="https://www.ecomarket.be")
+
+
+def test_asgi_middleware_exposes_consent_and_sends_both_policies_on_html():
+    client = starlette_app(report_uri="https://consent.ecomarket.be/api/v1/csp-report")
+    response = client.get("/", headers={"Cookie": f"gk_consent={cookie()}; _gcl_aw=1"})
+    allowed, nonce = response.text[3:-4].split()
+    assert allowed == "True"
+    enforced = response.headers["content-security-policy"]
+    report_only = response.headers["content-security-policy-report-only"]
+    assert f"'nonce-{nonce}'" in enforced and f"'nonce-{nonce}'" in report_only
+    assert "https://www.googleadservices.com" in enforced  # declared: allowed to load at all
+    assert "https://www.googleadservices.com" not in report_only  # not granted: reported
+    assert "https://*.google-analytics.com" in report_only  # granted
+    assert "report-uri https://consent.ecomarket.be/api/v1/csp-report?site=ecomarket&decided=1" in report_only
+    assert response.headers["reporting-endpoints"] == 'gatekeeper="https://consent.ecomarket.be/api/v1/csp-report?site=ecomarket&decided=1"'
+    assert response.headers.get_list("set-cookie")[0].startswith('_gcl_aw=""; Max-Age=0')
+
+
+def test_asgi_middleware_sends_no_policy_on_json_but_still_purges():
+    response = starlette_app().get("/api", headers={"Cookie": "_ga=1"})
+    assert response.json() == {"analytics": False}
+    assert "content-security-policy" not in response.headers
+    assert response.headers.get_list("set-cookie")[0].startswith('_ga=""; Max-Age=0')
+
+
+def test_enforce_mode_narrows_the_enforced_policy_and_off_sends_none():
+    enforced = starlette_app(csp="enforce").get("/").headers
+    assert "content-security-policy-report-only" not in enforced
+    assert "googletagmanager" not in enforced["content-security-policy"]
+    assert "decided=0" in enforced["content-security-policy"]
+    off = starlette_app(csp="off").get("/").headers
+    assert "content-security-policy" not in off and "reporting-endpoints" not in off
+
+
+def wsgi_call(app, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
+    started = {}
+
+    def start_response(status, headers, exc_info=None):
+        started.update(status=status, headers=headers)
+
+    body = b"".join(app({"wsgi.url_scheme": "http", "HTTP_HOST": "shop.test", **environ}, start_response))
+    return started["status"], started["headers"], body
+
+
+def test_wsgi_middleware_matches_the_asgi_one():
+    def shop(environ, start_response):
+        consent = environ["gatekeeper"]
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [f"{consent.allows('analytics')} {consent.gpc} {consent.csp_nonce}".encode()]
+
+    app = WSGIConsentMiddleware(shop, site="ecomarket", sites_dir=str(SITES_DIR), keys=KEYS)
+    status, headers, body = wsgi_call(app, {"HTTP_COOKIE": f"gk_consent={cookie()}; _fbp=1", "HTTP_SEC_GPC": "1"})
+    allowed, gpc, nonce = body.decode().split()
+    assert (status, allowed, gpc) == ("200 OK", "True", "True")
+    names = [k for k, _ in headers]
+    assert names.count("content-security-policy") == 1 and names.count("content-security-policy-report-only") == 1
+    assert f"'nonce-{nonce}'" in dict(headers)["content-security-policy"]
+    assert [v for k, v in headers if k == "set-cookie"][0].startswith('_fbp=""; Max-Age=0')
