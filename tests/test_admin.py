@@ -181,7 +181,7 @@ def test_the_index_shows_each_chain_head_and_its_last_verification(admin):
     decide(admin, ALL)
     page = admin.get("/admin").text
     chain = re.search(r'<tr data-chain="ecomarket">(.*?)</tr>', page, re.S).group(1)
-    assert "position 4 " in chain  # three banner texts, then the decision
+    assert "position 5 " in chain  # four banner texts (nl, fr, en, de), then the decision
     assert "never — run <code>gatekeeper verify</code>" in chain
     result = CliRunner().invoke(main, ["verify", "--database-url", admin.database_url, "--sites-dir", str(SITES_DIR)])
     assert result.exit_code == 0, result.output
