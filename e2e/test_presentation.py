@@ -134,6 +134,8 @@ SHAMING = {
            "expérience dégradée", "moins pertinent", "êtes-vous sûr", "dommage"),
     "en": ("no thanks", "i don't", "i do not", "i don't care", "i prefer", "i'd rather", "miss out",
            "you'll miss", "worse experience", "less relevant", "irrelevant", "are you sure", "i'm fine with"),
+    "de": ("nein danke", "nein, ich", "ich will nicht", "ich möchte nicht", "ich verzichte", "mir egal",
+           "lieber nicht", "verpassen", "schlechteres erlebnis", "weniger relevant", "sind sie sicher", "schade"),
 }
 # Every language's phrases apply to every language: a French phrase in a Dutch banner is
 # still shaming (and a sign of a mixed-up override).
