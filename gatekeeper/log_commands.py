@@ -1,4 +1,4 @@
-"""The consent-log commands: `gatekeeper export`, `gatekeeper purge` and `gatekeeper secret`.
+"""The consent-log commands: `gatekeeper export` and `gatekeeper purge`.
 
 Bad input (unknown site, bad date, a database that cannot be reached) ends with one
 line on stderr and exit status 1, never a traceback.
@@ -7,7 +7,6 @@ line on stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 
 from . import export as exports
 from . import retention
-from .cli import fail, settings_options
+from .cli_options import fail, settings_options
 from .db import DatabaseError, create_engine, shown_url
 from .sites import SiteError, load_sites
 
@@ -103,26 +102,3 @@ def purge(site_id: str | None, dry_run: bool, database_url: str, sites_dir: str)
             f"{done.site}: {verb} {done.deleted} record(s) from before {done.cutoff:%Y-%m-%d} "
             f"(retention {done.retention_days} days); {done.kept} kept, oldest kept {oldest}"
         )
-
-
-@click.command()
-@click.option(
-    "--public",
-    is_flag=True,
-    help="Instead, print the public key of each configured signing key, newest first: what a "
-    "backend that only verifies consent tokens needs (tokens.TokenVerifier).",
-)
-@settings_options("secret_keys", "secret_file")
-def secret(public: bool, secret_keys: str, secret_file: str) -> None:
-    """Print a new random signing key for GATEKEEPER_SECRET_KEYS (see the README on rotation).
-
-    Each key is a random secret from which the consent token's ECDSA P-256 key pair is derived.
-    """
-    if not public:
-        click.echo(secrets.token_urlsafe(32))
-        return
-    from .settings import Settings, resolve_secret_keys
-    from .tokens import TokenSigner
-
-    keys = resolve_secret_keys(Settings(secret_keys=secret_keys, secret_file=secret_file))
-    click.echo("\n".join(TokenSigner(keys).public_keys))
