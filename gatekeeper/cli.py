@@ -165,3 +165,8 @@ from .log_commands import export, purge, secret  # noqa: E402  (they use setting
 main.add_command(export)
 main.add_command(purge)
 main.add_command(secret)
+
+from .chain_commands import anchor, verify  # noqa: E402
+
+main.add_command(verify)
+main.add_command(anchor)
