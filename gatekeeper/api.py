@@ -194,8 +194,7 @@ async def delete_consent(request: Request) -> Response:
         )
     )
     clear_consent_cookie(response, request, site)
-    expired = expire_withdrawn_cookies(response, request, site, set(site.optional_categories))
-    response.headers["X-Gatekeeper-Expired-Cookies"] = ",".join(expired)
+    expire_withdrawn_cookies(response, request, site, set(site.optional_categories))
     return _cors(response, origin)
 
 
