@@ -22,11 +22,12 @@ from typing import Mapping, Sequence
 import brotli
 import minify
 
-from .cookies import withdrawal_patterns
+from .cookies import COOKIE_NAME, withdrawal_patterns
 from .embeds import embed_config
 from .sites import GA4, GTM, Embed, FacebookSDK, GoogleAds, Script, Site
 from .templating import render
 from .texts import site_texts
+from .tokens import FORMAT_VERSION
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
     first = {lang: render_banner(site, lang, "first") for lang in site.languages}
     prefs = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
     config = _json(public_config(site))
-    css = _minified_css(_static("banner.css"))
+    css = _minified_css(site.theme.css() + _static("banner.css"))
     prefs_css = _minified_css(_static("prefs.css"))
     wanted = features(site)
     code = f'{_only(_static("gate.js"), wanted)}\n{_only(_static("banner.js"), wanted)}\n'
@@ -218,8 +219,8 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
 
     def script(markup: dict[str, str]) -> Asset:
         source = (
-            f'(()=>{{"use strict";const CONFIG={config},KEYS={keys},MARKUP={_json(markup)},CSS={_json(css)};\n'
-            f"{code}}})();\n"
+            f'(()=>{{"use strict";const CONFIG={config},KEYS={keys},MARKUP={_json(markup)},CSS={_json(css)},'
+            f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code}}})();\n"
         )
         return Asset.of(_inline_safe(_minified_js(source)).encode("utf-8"))
 

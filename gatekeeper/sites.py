@@ -16,6 +16,7 @@ import msgspec
 
 from . import catalog, errors, texts
 from .csp_table import CspTable
+from .theme import Theme, expected as theme_expected
 
 SLUG = r"^[a-z][a-z0-9_-]{0,39}$"
 
@@ -159,6 +160,8 @@ class Site(Struct):
     texts: dict[Language, dict[str, str]] = {}
     # The shop's own hosts for the Content-Security-Policy (csp_table.py, README "On your own server").
     csp: CspTable = CspTable()
+    # The banner's colours, radius, font and spacing (theme.py, README "Themes").
+    theme: Theme = Theme()
 
     @property
     def default_language(self) -> str:
@@ -214,6 +217,8 @@ def _check_rules(site: Site) -> None:
             raise SiteError(f"texts.{language}: language not in languages {list(site.languages)}")
     for field, why in site.csp.problems():
         raise SiteError(f"{field}: {why}")
+    for field, why in site.theme.problems():
+        raise SiteError(f"{field}: {why}")
 
 
 def explain(exc: msgspec.ValidationError, whole: str) -> tuple[str, str]:
@@ -245,6 +250,7 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
         field, message = explain(exc, "(top level)")
         if field.endswith("loader.type"):
             message += f" (expected one of {', '.join(LOADER_TYPES)})"
+        message = theme_expected(field, message) or message
         raise SiteError(f"{source}: {field}: {message}") from None
     try:
         _check_rules(site)
