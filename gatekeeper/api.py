@@ -29,6 +29,7 @@ from .decisions import (
     language_for,
     refusal,
 )
+from .hosts import is_own_origin
 from .sites import Site, known_site
 from .tokens import ConsentToken
 from .visitors import coarse_agent, truncate_ip
@@ -41,13 +42,15 @@ class JSON(JSONResponse):
         return msgspec.json.encode(content)
 
 
-def _own_origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}"
+def _own_origin(request: Request, origin: str | None) -> bool:
+    """An origin on a host this server is configured to answer for (hosts.py), never one
+    taken from the request's own Host header."""
+    return is_own_origin(origin, request.app.state.allowed_hosts)
 
 
 def _may_act_for(request: Request, site: Site, origin: str | None) -> bool:
     """One of the site's origins, or this server's own."""
-    return origin is not None and (origin in site.origins or origin == _own_origin(request))
+    return origin is not None and (origin in site.origins or _own_origin(request, origin))
 
 
 def _check_origin(request: Request, site: Site) -> str:
@@ -241,7 +244,7 @@ async def get_receipt(request: Request) -> Response:
 async def preflight(request: Request) -> Response:
     """CORS preflight: the body (and so the site) is unknown yet, so any site's origin passes."""
     origin = request.headers.get("origin", "")
-    allowed = origin == _own_origin(request) or any(origin in s.origins for s in request.app.state.sites.values())
+    allowed = _own_origin(request, origin) or any(origin in s.origins for s in request.app.state.sites.values())
     if not allowed:
         raise errors.OriginNotAllowed(f"origin {origin!r} is not an origin of any site")
     response = Response(status_code=204)

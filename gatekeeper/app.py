@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
@@ -25,6 +26,9 @@ from .api import JSON
 from .admin_auth import Credentials
 from .admin_sessions import LoginLimit, SessionStore
 from .bundle import build_bundle
+from .hosts import allowed_hosts
+from .limits import RequestLimits
+from .security_headers import SecurityHeaders
 from .consent_log import ConsentLog
 from .db import create_engine, migrate, ping
 from .error_handlers import exception_handlers
@@ -53,6 +57,7 @@ async def index(request: Request) -> RedirectResponse:
 
 def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Starlette:
     sites = sites if sites is not None else load_sites(Path(settings.sites_dir))
+    hosts = allowed_hosts(settings, sites)
     engine = create_engine(settings.database_url)
     consent_log = ConsentLog(engine)
 
@@ -82,11 +87,18 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
         ],
         exception_handlers=exception_handlers,
         # The proxy's headers first, so the request's line and the log see the visitor.
-        middleware=[Middleware(ForwardedHeaders, trusted_hosts=settings.forwarded_allow_ips), Middleware(RequestLog)],
+        middleware=[
+            Middleware(ForwardedHeaders, trusted_hosts=settings.forwarded_allow_ips),
+            Middleware(RequestLog),
+            Middleware(SecurityHeaders),
+            Middleware(RequestLimits),
+            Middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.sites = sites
+    app.state.allowed_hosts = hosts
     keys = resolve_secret_keys(settings)
     app.state.signer = TokenSigner(keys)
     app.state.bundles = {site_id: build_bundle(site, app.state.signer.public_keys) for site_id, site in sites.items()}

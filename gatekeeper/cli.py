@@ -21,6 +21,7 @@ from .cli_options import fail, settings_options
 from .csp_command import csp
 from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
+from .limits import MAX_HEAD_BYTES, HeadLimitProtocol
 from .log_commands import export, purge
 from .settings import Settings, SettingsError, declared
 from .sites import SiteError, load_sites
@@ -82,6 +83,8 @@ def serve(ctx: click.Context, **options) -> None:
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_level=settings.log_level, server_header=False,
         proxy_headers=False, access_log=False, log_config=None,
+        # The request's head is bounded in the protocol (limits.py), before it is buffered whole.
+        http=HeadLimitProtocol, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 

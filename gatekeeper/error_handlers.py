@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import logging
 
+from http import HTTPStatus
+
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from .errors import GatekeeperError
@@ -24,7 +26,8 @@ def error_response(request: Request, status: int, code: str, message: str, **det
     if _is_api(request):
         refusals.labels(code).inc()
         return JSONResponse({"error": code, "message": message, **details}, status_code=status)
-    return PlainTextResponse(f"{status} {message}\n", status_code=status)
+    # A page's error says only its status: nothing of the request is echoed back.
+    return PlainTextResponse(f"{status} {HTTPStatus(status).phrase}\n", status_code=status)
 
 
 async def handle_gatekeeper_error(request: Request, exc: GatekeeperError) -> Response:
@@ -36,6 +39,12 @@ async def handle_http_exception(request: Request, exc: HTTPException) -> Respons
     return error_response(request, exc.status_code, code, str(exc.detail))
 
 
+async def handle_disconnect(request: Request, exc: ClientDisconnect) -> Response:
+    """The client went away mid-body: one line at INFO, no traceback; nobody reads the answer."""
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(request, 500, "internal_error", "Something went wrong on our side; nothing was recorded.")
@@ -44,5 +53,6 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 exception_handlers = {
     GatekeeperError: handle_gatekeeper_error,
     HTTPException: handle_http_exception,
+    ClientDisconnect: handle_disconnect,
     Exception: handle_unexpected,
 }

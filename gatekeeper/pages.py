@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from . import errors
+from .limits import bounded_int
 from .sites import FacebookSDK, Site, known_site
 from .templating import templates
 from .texts import site_texts
@@ -49,7 +50,8 @@ def _products(site: Site, lang: str) -> list[dict]:
 
 
 def _cart(request: Request) -> list[int]:
-    return [int(n) for n in request.cookies.get(CART_COOKIE, "").split("-") if n.isdecimal()]
+    items = (bounded_int(n) for n in request.cookies.get(CART_COOKIE, "")[:1000].split("-"))
+    return [n for n in items if n is not None]
 
 
 def _link(site: Site, lang: str, path: str = "") -> str:
@@ -85,11 +87,11 @@ def _render(request: Request, template: str, site: Site, lang: str, **context) -
     return response
 
 
-def _product(site: Site, lang: str, n: int) -> dict:
+def _product(site: Site, lang: str, n: int | None) -> dict:
     for product in _products(site, lang):
         if product["n"] == n:
             return product
-    raise errors.NotFound(f"no product {n} in the {site.id} demo shop")
+    raise errors.NotFound("no such product in this demo shop")
 
 
 async def home(request: Request) -> Response:
@@ -101,7 +103,7 @@ async def home(request: Request) -> Response:
 async def product(request: Request) -> Response:
     site = _site(request)
     lang = _language(request, site)
-    item = _product(site, lang, request.path_params["n"])
+    item = _product(site, lang, bounded_int(request.path_params["n"]))
     return _render(request, "demo.html", site, lang, page="product", product=item)
 
 
@@ -111,8 +113,7 @@ async def cart(request: Request) -> Response:
     if request.method == "GET":
         return _render(request, "demo.html", site, lang, page="cart")
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
-    value = form.get("product", [""])[0]
-    n = int(value) if value.isdecimal() else 0  # not isdigit: int("²") raises
+    n = bounded_int(form.get("product", [""])[0])
     _product(site, lang, n)
     response = RedirectResponse(_link(site, lang, "/cart"), status_code=303)
     items = "-".join(str(i) for i in [*_cart(request), n][-50:])
@@ -143,7 +144,7 @@ async def cookie_declaration(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/demo/{site}", home),
-    Route("/demo/{site}/product/{n:int}", product),
+    Route("/demo/{site}/product/{n}", product),
     Route("/demo/{site}/cart", cart, methods=["GET", "POST"]),
     Route("/demo/{site}/checkout", checkout, methods=["GET", "POST"]),
     Route("/gk/{site}/cookies", cookie_declaration),

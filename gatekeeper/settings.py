@@ -57,6 +57,12 @@ class Settings:
         "Comma-separated addresses or networks (10.0.0.0/8) of the reverse proxies whose "
         "X-Forwarded-For, X-Forwarded-Proto and Forwarded headers are believed; * believes any peer.",
     )
+    allowed_hosts: str = _setting(
+        "",
+        "Comma-separated host names this server answers for (*.example.com: its subdomains; * any); "
+        "requests for others get 400 (DNS rebinding). Empty: localhost, 127.0.0.1, and each site's "
+        "cookie_domain with its subdomains and its origins' hosts.",
+    )
     qa_fixtures: bool = _setting(
         False, "Also serve the deliberately broken QA pages under /qa/ (to try `gatekeeper audit`); never in production."
     )

@@ -21,6 +21,7 @@ def settings(tmp_path) -> Settings:
         database_url=f"sqlite:///{tmp_path}/consent.db",
         secret_keys=SECRET,
         secret_file=str(tmp_path / "secret"),
+        allowed_hosts="testserver,*.ecomarket.be,*.locomail.nl",  # the TestClient and the example shops
     )
 
 
@@ -98,7 +99,7 @@ def raw_status(client):
     def call(method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> int:
         scope = {
             "type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
-            "headers": headers, "scheme": "http", "server": ("testserver", 80), "client": ("192.0.2.1", 5000),
+            "headers": [(b"host", b"testserver"), *headers], "scheme": "http", "server": ("testserver", 80), "client": ("192.0.2.1", 5000),
             "http_version": "1.1", "root_path": "",
         }
         messages = [{"type": "http.request", "body": body, "more_body": False}]

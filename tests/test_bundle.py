@@ -244,7 +244,7 @@ def test_unknown_site_is_a_js_comment(client, path):
     response = client.get(path)
     assert response.status_code == 404
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
-    assert response.text == "/* Gatekeeper: unknown site 'nosuchshop' */\n"
+    assert response.text == "/* Gatekeeper: no site of this name here; check the id in the script's src */\n"
 
 
 def test_a_forged_consent_cookie_is_cleared(client, ecomarket):
