@@ -16,7 +16,8 @@ ENV GATEKEEPER_HOST=0.0.0.0 \
     GATEKEEPER_PORT=8000 \
     GATEKEEPER_SITES_DIR=/app/sites \
     GATEKEEPER_DATABASE_URL=sqlite:////data/gatekeeper.db \
-    GATEKEEPER_SECRET_FILE=/data/secret
+    GATEKEEPER_SECRET_FILE=/data/secret \
+    GATEKEEPER_RECEIPT_KEY_FILE=/data/receipt-key
 EXPOSE 8000
 ENTRYPOINT ["gatekeeper"]
 CMD ["serve"]

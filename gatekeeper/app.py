@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from . import api, assets, metrics, pages
+from . import api, assets, metrics, pages, receipt_api
 from . import declaration, qa_fixtures
 from . import admin
 from .admin_auth import Credentials, LoginThrottle, Sessions
@@ -27,7 +27,8 @@ from .error_handlers import exception_handlers
 from .logs import RequestLog
 from .proxy import ForwardedHeaders
 from .receipts import archive_banner_texts
-from .settings import Settings, resolve_secret_keys
+from .receipt_tokens import ReceiptSigner
+from .settings import Settings, resolve_receipt_keys, resolve_secret_keys
 from .sites import Site, load_sites
 from .tokens import TokenSigner
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
             Route("/healthz", healthz),
             *metrics.routes,
             *api.routes,
+            *receipt_api.routes,
             *assets.routes,
             *pages.routes,
             *declaration.routes,
@@ -85,6 +87,7 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
     app.state.bundles = {site_id: build_bundle(site) for site_id, site in sites.items()}
     keys = resolve_secret_keys(settings)
     app.state.signer = TokenSigner(keys)
+    app.state.receipt_signer = ReceiptSigner(resolve_receipt_keys(settings))
     app.state.engine = engine
     app.state.consent_log = consent_log
     app.state.admin_credentials = Credentials.from_settings(settings)

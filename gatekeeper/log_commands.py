@@ -106,6 +106,9 @@ def purge(site_id: str | None, dry_run: bool, database_url: str, sites_dir: str)
 
 
 @click.command()
-def secret() -> None:
+@click.option("--receipt", is_flag=True, help="A receipt signing key (Ed25519) for GATEKEEPER_RECEIPT_KEYS instead.")
+def secret(receipt: bool) -> None:
     """Print a new random signing key for GATEKEEPER_SECRET_KEYS (see the README on rotation)."""
-    click.echo(secrets.token_urlsafe(32))
+    from .receipt_tokens import new_key
+
+    click.echo(new_key() if receipt else secrets.token_urlsafe(32))
