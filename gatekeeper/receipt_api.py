@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import errors, receipts, receipt_tokens
+from . import answers, errors, receipt_tokens, receipts
 from .api import JSON
 from .cookies import COOKIE_NAME
 from .sites import known_site
@@ -17,45 +17,45 @@ from .sites import known_site
 JWKS_PATH = "/.well-known/jwks.json"
 
 
-def _document(request: Request, found: receipts.Receipt) -> dict:
+def _document(request: Request, found: receipts.Receipt) -> answers.Receipt:
     site = found.records[0].site
     decisions = receipt_tokens.decisions(found.records, found.positions)
     issuer = str(request.base_url).rstrip("/")
-    return {
-        "consent_id": found.consent_id,
-        "site": site,
-        "records": [
-            {
-                "action": r.action,
-                "recorded_at": r.created_at.isoformat(),
-                "categories": r.categories,
-                "revision": r.revision,
-                "language": r.language,
-                "source": r.source,
-                "text_hash": r.text_hash,
-                "chain": {"seq": at.seq, "prev_hash": at.prev_hash, "record_hash": at.record_hash},
-            }
+    return answers.Receipt(
+        consent_id=found.consent_id,
+        site=site,
+        records=[
+            answers.ReceiptRecord(
+                action=r.action,
+                recorded_at=r.created_at.isoformat(),
+                categories=r.categories,
+                revision=r.revision,
+                language=r.language,
+                source=r.source,
+                text_hash=r.text_hash,
+                chain=answers.ChainPosition(seq=at.seq, prev_hash=at.prev_hash, record_hash=at.record_hash),
+            )
             for r, at in reversed(list(zip(found.records, found.positions)))
         ],
         # What the visitor was shown, by the hash each record carries: its words, the
         # exact markup and the public config, verified against the hash.
-        "texts": {
-            text_hash: {
-                "language": t.language,
-                "revision": t.revision,
-                "first_seen": t.first_seen.isoformat(),
-                "verified": t.verified,
-                "text": t.text,
-                "markup": t.markup,
-                "config": t.config,
-                "chain": {"seq": t.seq, "record_hash": t.record_hash},
-            }
+        texts={
+            text_hash: answers.ShownText(
+                language=t.language,
+                revision=t.revision,
+                first_seen=t.first_seen.isoformat(),
+                verified=t.verified,
+                text=t.text,
+                markup=t.markup,
+                config=t.config,
+                chain=answers.ChainPosition(seq=t.seq, prev_hash=t.prev_hash, record_hash=t.record_hash),
+            )
             for text_hash, t in found.texts.items()
         },
         # The same decisions, signed: verify it against `jwks_uri` with any JOSE library.
-        "receipt": request.app.state.receipt_signer.sign(issuer, found.consent_id, site, decisions),
-        "jwks_uri": issuer + JWKS_PATH,
-    }
+        receipt=request.app.state.receipt_signer.sign(issuer, found.consent_id, site, decisions),
+        jwks_uri=issuer + JWKS_PATH,
+    )
 
 
 async def _answer(request: Request, consent_id: str, download: bool) -> Response:
@@ -83,7 +83,7 @@ async def my_receipt(request: Request) -> Response:
 
 async def jwks(request: Request) -> Response:
     # Public keys: any verifier, from anywhere, may fetch them.
-    return JSON(request.app.state.receipt_signer.jwks(),
+    return JSON(answers.Jwks(**request.app.state.receipt_signer.jwks()),
                 headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"})
 
 
