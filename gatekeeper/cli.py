@@ -154,6 +154,10 @@ from .audit.command import audit  # noqa: E402
 
 main.add_command(audit)
 
+from .scan_command import scan  # noqa: E402
+
+main.add_command(scan)
+
 
 from .csp_command import csp  # noqa: E402  (it uses settings_options above)
 
