@@ -195,7 +195,7 @@ def build_bundle(site: Site) -> Bundle:
     first = {lang: render_banner(site, lang, "first") for lang in site.languages}
     prefs = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
     config = _json(public_config(site))
-    css = _minified_css(_static("banner.css"))
+    css = _minified_css(site.theme.css() + _static("banner.css"))
     prefs_css = _minified_css(_static("prefs.css"))
     wanted = features(site)
     code = f'{_only(_static("gate.js"), wanted)}\n{_only(_static("banner.js"), wanted)}\n'

@@ -16,6 +16,7 @@ import msgspec
 
 from . import catalog, errors, texts
 from .csp_table import CspTable
+from .theme import Theme, expected as theme_expected
 from .trackers import vendor_for_cookie
 
 SLUG = r"^[a-z][a-z0-9_-]{0,39}$"
@@ -43,9 +44,6 @@ class Cookie(Struct):
     lifetime_days: Annotated[int, msgspec.Meta(ge=0, le=3650)]  # 0 = session cookie
     purpose: Text
     first_party: bool = True
-
-    def matches(self, name: str) -> bool:
-        return pattern_matches(self.name, name)
 
 
 def pattern_matches(pattern: str, name: str) -> bool:
@@ -163,6 +161,8 @@ class Site(Struct):
     texts: dict[Language, dict[str, str]] = {}
     # The shop's own hosts for the Content-Security-Policy (csp_table.py, README "On your own server").
     csp: CspTable = CspTable()
+    # The banner's colours, radius, font and spacing (theme.py, README "Themes").
+    theme: Theme = Theme()
 
     @property
     def default_language(self) -> str:
@@ -225,6 +225,8 @@ def _check_rules(site: Site) -> None:
             raise SiteError(f"texts.{language}: language not in languages {list(site.languages)}")
     for field, why in site.csp.problems():
         raise SiteError(f"{field}: {why}")
+    for field, why in site.theme.problems():
+        raise SiteError(f"{field}: {why}")
 
 
 def explain(exc: msgspec.ValidationError, whole: str) -> tuple[str, str]:
@@ -256,6 +258,7 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
         field, message = explain(exc, "(top level)")
         if field.endswith("loader.type"):
             message += f" (expected one of {', '.join(LOADER_TYPES)})"
+        message = theme_expected(field, message) or message
         raise SiteError(f"{source}: {field}: {message}") from None
     try:
         _check_rules(site)
