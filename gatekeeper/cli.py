@@ -19,10 +19,10 @@ from .audit.command import audit
 from .chain_commands import anchor, verify
 from .cli_options import fail, settings_options
 from .csp_command import csp
-from .scan_command import scan
 from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
 from .log_commands import export, purge
+from .scan_command import scan
 from .settings import Settings, SettingsError, declared
 from .sites import SiteError, load_sites
 from .starter import DEFAULT_SITE, example_sites_dir, write_starter
