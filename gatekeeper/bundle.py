@@ -22,11 +22,12 @@ from typing import Mapping
 import brotli
 import minify
 
-from .cookies import withdrawal_patterns
+from .cookies import COOKIE_NAME, withdrawal_patterns
 from .embeds import embed_config
 from .sites import GA4, GTM, Embed, FacebookSDK, GoogleAds, Script, Site
 from .templating import render
 from .texts import site_texts
+from .tokens import FORMAT_VERSION
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,10 @@ def build_bundle(site: Site) -> Bundle:
     code = f'{_only(_static("gate.js"), wanted)}\n{_only(_static("banner.js"), wanted)}\n'
 
     def script(markup: dict[str, str]) -> Asset:
-        source = f'(()=>{{"use strict";const CONFIG={config},MARKUP={_json(markup)},CSS={_json(css)};\n{code}}})();\n'
+        source = (
+            f'(()=>{{"use strict";const CONFIG={config},MARKUP={_json(markup)},CSS={_json(css)},'
+            f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code}}})();\n"
+        )
         return Asset.of(_minified_js(source).encode("utf-8"))
 
     asset = script(first)

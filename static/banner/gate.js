@@ -1,6 +1,7 @@
 // Gatekeeper gate: holds the visitor's decision and releases only what it allows (Consent
 // Mode, gtag.js, Facebook SDK, scripts, the shop's own tags). Works without the banner UI.
-// bundle.py wraps this file and banner.js in one function with CONFIG, MARKUP and CSS.
+// bundle.py wraps this file and banner.js in one function with CONFIG, MARKUP, CSS, and the
+// consent cookie's COOKIE name and FORMAT version (cookies.py, tokens.py).
 
 const w = window, doc = document
 const me = doc.currentScript
@@ -37,12 +38,12 @@ function decisionOf(granted, id) {
 // clears a forged cookie whenever the bundle is fetched.
 function storedDecision() {
   for (const pair of doc.cookie.split('; ')) {
-    if (!pair.startsWith('gk_consent=')) continue
+    if (!pair.startsWith(COOKIE + '=')) continue
     try {
-      const b64 = pair.slice(11).replace(/"/g, '').split('.')[0].replace(/-/g, '+').replace(/_/g, '/')
+      const b64 = pair.slice(COOKIE.length + 1).replace(/"/g, '').split('.')[0].replace(/-/g, '+').replace(/_/g, '/')
       const p = JSON.parse(atob(b64))
       const fresh = (p.iat + CONFIG.consent_days * 86400) * 1000 > Date.now()
-      if (p.v === 1 && p.site === CONFIG.site && p.rev === CONFIG.revision && fresh && Array.isArray(p.granted)) {
+      if (p.v === FORMAT && p.site === CONFIG.site && p.rev === CONFIG.revision && fresh && Array.isArray(p.granted)) {
         return decisionOf(p.granted, p.id)
       }
     } catch (e) { /* malformed: undecided */ }
@@ -202,7 +203,7 @@ async function decide(choice, source) {
     const answer = await response.json()
     if (crossOrigin) {
       const secure = location.protocol === 'https:' ? '; Secure' : ''
-      doc.cookie = 'gk_consent=' + answer.token + '; Path=/; Max-Age=' + answer.max_age + '; SameSite=Lax' + secure
+      doc.cookie = COOKIE + '=' + answer.token + '; Path=/; Max-Age=' + answer.max_age + '; SameSite=Lax' + secure
     }
     next = decisionOf(optional.filter((c) => categories[c] && answer.decision.categories[c]), answer.consent_id)
   } catch (e) { /* fail closed */ }
@@ -220,7 +221,7 @@ async function decide(choice, source) {
 // Withdrawal stops everything on this page even when the server cannot be reached.
 async function withdraw(source) {
   try { await send('DELETE', { source: source || 'api' }) } catch (e) { /* still withdraw here */ }
-  expireCookie('gk_consent')
+  expireCookie(COOKIE)
   apply(null)
 }
 
