@@ -22,6 +22,7 @@ from .csp_command import csp
 from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
 from .log_commands import export, purge
+from .rules import rules
 from .settings import Settings, SettingsError, declared
 from .sites import SiteError, load_sites
 from .starter import DEFAULT_SITE, example_sites_dir, write_starter
@@ -108,6 +109,22 @@ def init(site_id: str, sites_dir: str) -> None:
 def secret() -> None:
     """Print a new random signing key for GATEKEEPER_SECRET_KEYS (see the README on rotation)."""
     click.echo(secrets.token_urlsafe(32))
+
+
+@main.command("rules")
+@click.argument("numbers", nargs=-1, type=int, metavar="[N...]")
+def rules_command(numbers: tuple[int, ...]) -> None:
+    """Print the consent rules the audit cites (docs/rules.md): all titles, or rule N in full."""
+    known = rules()
+    if not numbers:
+        for number, found in known.items():
+            click.echo(f"{number:>2}  {found.title}")
+        return
+    for number in numbers:
+        if number not in known:
+            fail(f"no rule {number} (rules are numbered 1 to {max(known)})")
+        found = known[number]
+        click.echo(f"Rule {number}: {found.title}\n\n{found.text}\n")
 
 
 @main.command()
