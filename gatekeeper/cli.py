@@ -22,6 +22,7 @@ from .csp_command import csp
 from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
 from .log_commands import export, purge
+from .rules import rules
 from .scan_command import scan
 from .settings import Settings, SettingsError, declared
 from .sites import SiteError, load_sites
@@ -132,6 +133,22 @@ def secret(public: bool, receipt: bool, secret_keys: str, secret_file: str) -> N
 
     keys = resolve_secret_keys(Settings(secret_keys=secret_keys, secret_file=secret_file))
     click.echo("\n".join(TokenSigner(keys).public_keys))
+
+
+@main.command("rules")
+@click.argument("numbers", nargs=-1, type=int, metavar="[N...]")
+def rules_command(numbers: tuple[int, ...]) -> None:
+    """Print the consent rules the audit cites (docs/rules.md): all titles, or rule N in full."""
+    known = rules()
+    if not numbers:
+        for number, found in known.items():
+            click.echo(f"{number:>2}  {found.title}")
+        return
+    for number in numbers:
+        if number not in known:
+            fail(f"no rule {number} (rules are numbered 1 to {max(known)})")
+        found = known[number]
+        click.echo(f"Rule {number}: {found.title}\n\n{found.text}\n")
 
 
 @main.command()
