@@ -22,6 +22,7 @@ def settings(tmp_path) -> Settings:
         secret_keys=SECRET,
         secret_file=str(tmp_path / "secret"),
         allowed_hosts="testserver,*.ecomarket.be,*.locomail.nl",  # the TestClient and the example shops
+        receipt_key_file=str(tmp_path / "receipt-key"),
     )
 
 
