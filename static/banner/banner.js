@@ -175,11 +175,15 @@ function rest() {
   settings()
 }
 
-// Only the first layer's DOM is built in the bundle's own task, so the banner is in the
-// page's next paint (no frame of the shop without it) and no task of the bundle is long
-// on a slow phone; its focus waits for that paint (show).
-function start() {
-  if (!decision) show(true)
+// With no consent cookie at all the visitor is undecided for sure: only the first layer's
+// DOM is built, in the bundle's own task, so the banner is in the page's next paint and no
+// task of the bundle is long on a slow phone (its focus waits for that paint: show). A
+// cookie is believed only once its signature is checked (ready).
+async function start() {
+  const unsigned = !doc.cookie.includes(COOKIE + '=')
+  if (unsigned) show(true)
+  await ready
+  if (!unsigned && !decision) show(true)
   w.scheduler && scheduler.yield ? scheduler.yield().then(rest) : setTimeout(rest)
 }
 if (doc.body) start()
