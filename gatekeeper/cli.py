@@ -113,12 +113,18 @@ def init(site_id: str, sites_dir: str) -> None:
     help="Instead, print the public key of each configured signing key, newest first: what a "
     "backend that only verifies consent tokens needs (tokens.TokenVerifier).",
 )
+@click.option("--receipt", is_flag=True, help="Instead, a new receipt signing key (Ed25519) for GATEKEEPER_RECEIPT_KEYS.")
 @settings_options("secret_keys", "secret_file")
-def secret(public: bool, secret_keys: str, secret_file: str) -> None:
+def secret(public: bool, receipt: bool, secret_keys: str, secret_file: str) -> None:
     """Print a new random signing key for GATEKEEPER_SECRET_KEYS (see the README on rotation).
 
     Each key is a random secret from which the consent token's ECDSA P-256 key pair is derived.
     """
+    if receipt:
+        from .receipt_tokens import new_key
+
+        click.echo(new_key())
+        return
     if not public:
         click.echo(secrets.token_urlsafe(32))
         return
