@@ -4,7 +4,7 @@ the URL that proves it, and the page and scenario where it was seen.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 # The rules the audit checks, titled as in COMPLIANCE.md.
 RULES = {
@@ -32,6 +32,7 @@ class Finding:
     vendor_id: str | None = None
     count: int = 1
     when: str | None = None  # for a request: what triggered it and the page time (the first one, when merged)
+    measured: dict | None = field(default=None, compare=False)  # the values a banner finding measured
 
     @property
     def title(self) -> str:
