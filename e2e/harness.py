@@ -13,17 +13,14 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from gatekeeper.audit.network import CONSENT_API, TrackerLog, route_trackers
+from gatekeeper.cookies import COOKIE_NAME, ESSENTIAL_COOKIES, ESSENTIAL_STORAGE_KEYS  # noqa: F401 (the tests import them here)
 from gatekeeper.audit.visit import VIEWPORT
 
 from .server import Server
 
-COOKIE = "gk_consent"
+COOKIE = COOKIE_NAME
 BANNER = "gatekeeper-banner"
 DIALOG = f"{BANNER} [role=dialog]"
-
-# What may be stored before a choice (COMPLIANCE 2): session, cart, language — no consent.
-ESSENTIAL_COOKIES = frozenset({"session", "cart", "lang", "language"})
-ESSENTIAL_STORAGE_KEYS = frozenset({"cart", "lang", "language"})
 
 
 def new_context(browser: Browser, tracker_log: TrackerLog | None = None, *, stand_ins: bool = True, **options) -> BrowserContext:
@@ -190,7 +187,7 @@ class DemoSite:
 
 SITES = {
     "ecomarket": DemoSite(
-        "ecomarket", ("nl", "fr", "en"), ("analytics", "marketing", "social", "personalisation"),
+        "ecomarket", ("nl", "fr", "en", "de"), ("analytics", "marketing", "social", "personalisation"),
         ga4="G-ECOM12345", google_ads="AW-987654321",
     ),
     "locomail": DemoSite("locomail", ("nl", "en"), ("analytics",), ga4="G-LOCO67890"),
@@ -198,8 +195,8 @@ SITES = {
 
 SITE_LANGUAGES = [(site.id, lang) for site in SITES.values() for lang in site.languages]
 
-REJECT_LABELS = {"nl": "Alles weigeren", "fr": "Tout refuser", "en": "Reject all"}
-ACCEPT_LABELS = {"nl": "Alles accepteren", "fr": "Tout accepter", "en": "Accept all"}
+REJECT_LABELS = {"nl": "Alles weigeren", "fr": "Tout refuser", "en": "Reject all", "de": "Alle ablehnen"}
+ACCEPT_LABELS = {"nl": "Alles accepteren", "fr": "Tout accepter", "en": "Accept all", "de": "Alle akzeptieren"}
 
 # The tracker vendors each category may bring; Google Tag Manager (a gtag.js without a
 # recognisable id) comes with either Google category.

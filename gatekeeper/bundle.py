@@ -1,8 +1,10 @@
 """The per-site bundle: banner code, banner markup, CSS and public config in one script.
 
-Built once at start-up, minified and precompressed. Every visitor downloads the first
-layer of each language (the page's language is only known in the browser); the
-preferences layer, the longest text, is fetched in the page's language on first open.
+Built once at start-up, minified and precompressed. `/gk/<site>.js` holds the first
+layer of every language (the page's language is then only known in the browser);
+`/gk/<site>.js?lang=<lang>`, for shops that know their page's language, holds that one
+only. The preferences layer, the longest text, is fetched in the banner's language on
+first open.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from typing import Mapping
 import brotli
 import minify
 
-from .cookies import withdrawal_patterns
+from .cookies import COOKIE_NAME, withdrawal_patterns
+from .embeds import embed_config
 from .sites import GA4, GTM, Embed, FacebookSDK, GoogleAds, Script, Site
 from .templating import render
 from .texts import site_texts
+from .tokens import FORMAT_VERSION
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,12 @@ class Bundle(Asset):
     # Language -> the preferences layer with its own CSS, as JSON {"css", "html"}, served
     # from /gk/<site>/prefs/<lang>.json on first open.
     prefs: Mapping[str, Asset]
+    # Language -> the bundle with that language's first layer only (/gk/<site>.js?lang=).
+    languages: Mapping[str, Asset]
+
+    def in_language(self, language: str | None) -> Asset:
+        """The bundle for a page in `language`; every language's when it names none we have."""
+        return self.languages.get(language or "", self)
 
 
 def _static(name: str) -> str:
@@ -126,6 +136,8 @@ def features(site: Site) -> set[str]:
     """The optional parts of gate.js this site's services need (/*@name*/…/*@*/ blocks)."""
     loaders = [s.loader for s in site.services]
     found = {"gtm"} if any(isinstance(x, GTM) for x in loaders) else set()
+    if any(isinstance(x, Embed) for x in loaders):
+        found.add("embeds")
     if any(isinstance(x, Script) and (x.init or x.ready) for x in loaders):
         found.add("snippets")
     return found
@@ -138,6 +150,7 @@ def _only(source: str, wanted: set[str]) -> str:
 def public_config(site: Site) -> dict:
     """What the browser may know about a site: nothing secret, nothing it does not use."""
     optional = site.optional_categories
+    texts, embeds = embed_config(site)
     config = {
         "site": site.id,
         "revision": site.revision,
@@ -151,8 +164,11 @@ def public_config(site: Site) -> dict:
         # Declared first-party cookie names and patterns, deleted when a category is refused.
         "cookies": {c: withdrawal_patterns(site, c) for c in optional},
         "modes": consent_modes(site),
+        "embed": texts,
         "settings": site.settings_button,
     }
+    if embeds:
+        config["embeds"] = embeds
     if site.settings_button != "none":
         config["label"] = {lang: site_texts(site, lang)["settings"] for lang in site.languages}
     return config
@@ -180,14 +196,19 @@ def build_bundle(site: Site) -> Bundle:
     first = {lang: render_banner(site, lang, "first") for lang in site.languages}
     prefs = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
     config = _json(public_config(site))
-    css = _minified_css(_static("banner.css"))
+    css = _minified_css(site.theme.css() + _static("banner.css"))
     prefs_css = _minified_css(_static("prefs.css"))
-    source = (
-        f'(()=>{{"use strict";const CONFIG={config},'
-        f"MARKUP={_json(first)},CSS={_json(css)};\n"
-        f'{_only(_static("gate.js"), features(site))}\n{_static("banner.js")}\n}})();\n'
-    )
-    asset = Asset.of(_minified_js(source).encode("utf-8"))
+    wanted = features(site)
+    code = f'{_only(_static("gate.js"), wanted)}\n{_only(_static("banner.js"), wanted)}\n'
+
+    def script(markup: dict[str, str]) -> Asset:
+        source = (
+            f'(()=>{{"use strict";const CONFIG={config},MARKUP={_json(markup)},CSS={_json(css)},'
+            f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code}}})();\n"
+        )
+        return Asset.of(_minified_js(source).encode("utf-8"))
+
+    asset = script(first)
     shown = {lang: _shown(first[lang], prefs[lang], config) for lang in site.languages}
     return Bundle(
         **vars(asset),
@@ -195,4 +216,5 @@ def build_bundle(site: Site) -> Bundle:
         texts=MappingProxyType(shown),
         text_hashes=MappingProxyType({lang: hashlib.sha256(html.encode("utf-8")).hexdigest() for lang, html in shown.items()}),
         prefs=MappingProxyType({lang: Asset.of(_json({"css": prefs_css, "html": html}).encode("utf-8")) for lang, html in prefs.items()}),
+        languages=MappingProxyType({lang: script({lang: html}) for lang, html in first.items()}),
     )

@@ -19,7 +19,15 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+# The consent cookie's name, for the server, the bundle (bundle.py hands it to gate.js),
+# the declaration page, the audit and the browser tests alike.
 COOKIE_NAME = "gk_consent"
+
+# What a shop may store before any choice (docs/rules.md, rule 2): its session, the cart,
+# the language. Not even the consent cookie: there is none until a choice. The audit and
+# the browser tests both hold shops to this one list.
+ESSENTIAL_COOKIES = frozenset({"session", "sessionid", "cart", "lang", "language"})
+ESSENTIAL_STORAGE_KEYS = frozenset({"cart", "lang", "language"})
 
 
 def domain_within(host: str, site: Site) -> str | None:

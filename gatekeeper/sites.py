@@ -14,14 +14,16 @@ from typing import Annotated, Literal, Union
 
 import msgspec
 
-from . import catalog, errors
+from . import catalog, errors, texts
 from .csp_table import CspTable
+from .theme import Theme, expected as theme_expected
 
 SLUG = r"^[a-z][a-z0-9_-]{0,39}$"
-SUPPORTED_LANGUAGES = ("nl", "fr", "en")
 
 Slug = Annotated[str, msgspec.Meta(pattern=SLUG)]
-Language = Literal["nl", "fr", "en"]
+# An ISO 639 code; offered only with a complete set of texts (gatekeeper/texts.py).
+Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}$")]
+DEFAULT_LANGUAGES = ("en",)
 Url = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
 Origin = Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+$")]
 # Per-language text: a plain string (used for every language) or a table per language.
@@ -41,9 +43,6 @@ class Cookie(Struct):
     lifetime_days: Annotated[int, msgspec.Meta(ge=0, le=3650)]  # 0 = session cookie
     purpose: Text
     first_party: bool = True
-
-    def matches(self, name: str) -> bool:
-        return pattern_matches(self.name, name)
 
 
 def pattern_matches(pattern: str, name: str) -> bool:
@@ -148,7 +147,7 @@ class Site(Struct):
     retention_days: Annotated[int, msgspec.Meta(ge=1)] = 730
     origins: tuple[Origin, ...] = ()
     cookie_domain: str | None = None
-    languages: Annotated[tuple[Language, ...], msgspec.Meta(min_length=1)] = ("en",)
+    languages: Annotated[tuple[Language, ...], msgspec.Meta(min_length=1)] = DEFAULT_LANGUAGES
     categories: tuple[Category, ...] = ()
     services: tuple[Service, ...] = ()
     # The shop's own necessary cookies (cart, session, language, CSRF), declared like a
@@ -161,6 +160,8 @@ class Site(Struct):
     texts: dict[Language, dict[str, str]] = {}
     # The shop's own hosts for the Content-Security-Policy (csp_table.py, README "On your own server").
     csp: CspTable = CspTable()
+    # The banner's colours, radius, font and spacing (theme.py, README "Themes").
+    theme: Theme = Theme()
 
     @property
     def default_language(self) -> str:
@@ -216,6 +217,8 @@ def _check_rules(site: Site) -> None:
             raise SiteError(f"texts.{language}: language not in languages {list(site.languages)}")
     for field, why in site.csp.problems():
         raise SiteError(f"{field}: {why}")
+    for field, why in site.theme.problems():
+        raise SiteError(f"{field}: {why}")
 
 
 def explain(exc: msgspec.ValidationError, whole: str) -> tuple[str, str]:
@@ -232,10 +235,13 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
         raw = tomllib.loads(data.decode() if isinstance(data, bytes) else data)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SiteError(f"{source}: not valid TOML: {exc}") from None
+    # A preset's texts in the languages the site speaks (validated with the rest below).
+    languages = raw.get("languages", DEFAULT_LANGUAGES)
+    languages = [lang for lang in languages if isinstance(lang, str)] if isinstance(languages, list | tuple) else []
     try:
         for i, service in enumerate(raw.get("services", ())):
             if isinstance(service, dict) and "preset" in service:
-                raw["services"][i] = catalog.expand(service, f"services[{i}]", SUPPORTED_LANGUAGES)
+                raw["services"][i] = catalog.expand(service, f"services[{i}]", languages)
     except ValueError as exc:
         raise SiteError(f"{source}: {exc}") from None
     try:
@@ -244,10 +250,14 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
         field, message = explain(exc, "(top level)")
         if field.endswith("loader.type"):
             message += f" (expected one of {', '.join(LOADER_TYPES)})"
+        message = theme_expected(field, message) or message
         raise SiteError(f"{source}: {field}: {message}") from None
     try:
         _check_rules(site)
-    except SiteError as exc:
+        texts.check_languages(site.languages, site.texts)
+    except texts.BuiltinTextsError as exc:
+        raise SiteError(str(exc)) from None
+    except (SiteError, texts.TextsError) as exc:
         raise SiteError(f"{source}: {exc}") from None
     return site
 

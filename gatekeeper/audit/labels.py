@@ -41,18 +41,23 @@ SETTINGS_LABELS = {
 # Confirm-shaming (rule 6): a refusal worded as a loss or a fault of the visitor.
 SHAMING_PHRASES = {
     "nl": ("ik wil geen", "slechtere ervaring", "ik mis liever", "nee ik hou niet", "ik geef niet om",
-           "minder relevante", "ik wil niet"),
+           "minder relevante", "ik wil niet", "nee bedankt", "nee ik", "ik heb liever", "ik betaal liever",
+           "liever niet", "mis je", "mis niets", "mis geen", "kan me niet schelen", "maakt me niet uit",
+           "minder relevant", "weet u het zeker", "weet je het zeker", "jammer"),
     "fr": ("je ne veux pas", "moins bonne expérience", "je préfère ne pas", "je n'aime pas", "je me fiche",
-           "expérience dégradée"),
+           "expérience dégradée", "non merci", "je préfère", "je m'en fiche", "ça m'est égal", "manquer",
+           "moins pertinent", "êtes vous sûr", "dommage"),
     "en": ("i don't want", "i do not want", "i don't care", "worse experience", "miss out", "i prefer not",
-           "i'd rather not", "i don't like", "i hate", "less relevant"),
+           "i'd rather not", "i don't like", "i hate", "less relevant", "no thanks", "i don't", "i do not",
+           "i prefer", "i'd rather", "you'll miss", "irrelevant", "are you sure", "i'm fine with"),
     "de": ("ich will nicht", "ich möchte nicht", "schlechteres erlebnis", "ich verzichte", "mir egal",
-           "weniger relevante"),
+           "weniger relevante", "nein danke", "nein ich", "lieber nicht", "verpassen", "weniger relevant",
+           "sind sie sicher", "schade"),
 }
 # Legitimate interest (rule 15): not a legal ground for cookies, never offered as one.
 LEGITIMATE_INTEREST = {
     "nl": ("gerechtvaardigd belang", "gerechtvaardigde belangen", "legitiem belang", "legitieme belangen"),
-    "fr": ("intérêt légitime", "intérêts légitimes"),
+    "fr": ("intérêt légitime", "intérêts légitimes", "interet legitime", "interets legitimes"),
     "en": ("legitimate interest", "legitimate interests"),
     "de": ("berechtigtes interesse", "berechtigten interesse", "berechtigte interessen", "berechtigten interessen",
            "berechtigter interessen"),

@@ -1,6 +1,7 @@
 // Gatekeeper gate: holds the visitor's decision and releases only what it allows (Consent
 // Mode, gtag.js, Facebook SDK, scripts, the shop's own tags). Works without the banner UI.
-// bundle.py wraps this file and banner.js in one function with CONFIG, MARKUP and CSS.
+// bundle.py wraps this file and banner.js in one function with CONFIG, MARKUP, CSS, and the
+// consent cookie's COOKIE name and FORMAT version (cookies.py, tokens.py).
 
 const w = window, doc = document
 const me = doc.currentScript
@@ -10,9 +11,11 @@ const base = src.includes('/gk/') ? src.slice(0, src.lastIndexOf('/gk/')) : loca
 const crossOrigin = new URL(base, location.href).origin !== location.origin
 const optional = CONFIG.categories
 const primary = (doc.documentElement.lang || '').split('-')[0].toLowerCase()
-const lang = CONFIG.languages.includes(primary) ? primary : CONFIG.languages[0]
+// MARKUP holds every language of the site, or only the one the shop's bundle URL named.
+const languages = Object.keys(MARKUP)
+const lang = languages.includes(primary) ? primary : languages[0]
 const loaded = new Set()
-let decision = null
+let decision = null, hold // hold(iframe): the banner's click-to-load placeholder
 
 w.dataLayer = w.dataLayer || []
 function gtag() { w.dataLayer.push(arguments) }
@@ -35,12 +38,12 @@ function decisionOf(granted, id) {
 // clears a forged cookie whenever the bundle is fetched.
 function storedDecision() {
   for (const pair of doc.cookie.split('; ')) {
-    if (!pair.startsWith('gk_consent=')) continue
+    if (!pair.startsWith(COOKIE + '=')) continue
     try {
-      const b64 = pair.slice(11).replace(/"/g, '').split('.')[0].replace(/-/g, '+').replace(/_/g, '/')
+      const b64 = pair.slice(COOKIE.length + 1).replace(/"/g, '').split('.')[0].replace(/-/g, '+').replace(/_/g, '/')
       const p = JSON.parse(atob(b64))
       const fresh = (p.iat + CONFIG.consent_days * 86400) * 1000 > Date.now()
-      if (p.v === 1 && p.site === CONFIG.site && p.rev === CONFIG.revision && fresh && Array.isArray(p.granted)) {
+      if (p.v === FORMAT && p.site === CONFIG.site && p.rev === CONFIG.revision && fresh && Array.isArray(p.granted)) {
         return decisionOf(p.granted, p.id)
       }
     } catch (e) { /* malformed: undecided */ }
@@ -73,13 +76,13 @@ function consentUpdate() {
   gtag('consent', 'update', update)
 }
 
-function script(text) {
+/*@snippets*/function script(text) {
   const el = doc.createElement('script')
   el.nonce = nonce
   el.text = text
   return doc.head.appendChild(el)
 }
-
+/*@*/
 // A vendor's script, after its `init` snippet (a command queue) and before its `ready` one.
 function addScript(src, init, ready) {
   if (loaded.has(src)) return
@@ -124,14 +127,18 @@ function loadGtm(id) {
 // placeholders [data-gk-allow] that stand in for content until their category is granted.
 const HELD = 'script[type="text/plain"][data-category],iframe[data-category][data-src],[data-gk-allow]'
 
+function load(frame) {
+  frame.gk = 0
+  frame.removeAttribute('srcdoc')
+  frame.src = frame.dataset.src
+  frame.removeAttribute('data-src')
+}
+
 function activate(el) {
   const category = el.dataset.gkAllow || el.dataset.category
-  if (!allows(category)) return
+  if (!allows(category)) return hold && el.tagName === 'IFRAME' && hold(el)
   if (el.dataset.gkAllow) return el.remove()
-  if (el.tagName === 'IFRAME') {
-    el.src = el.dataset.src
-    return el.removeAttribute('data-src')
-  }
+  if (el.tagName === 'IFRAME') return load(el)
   const script = doc.createElement('script')
   for (const a of el.attributes) if (a.name !== 'type' && a.name !== 'nonce') script.setAttribute(a.name, a.value)
   script.nonce = nonce || el.nonce
@@ -196,7 +203,7 @@ async function decide(choice, source) {
     const answer = await response.json()
     if (crossOrigin) {
       const secure = location.protocol === 'https:' ? '; Secure' : ''
-      doc.cookie = 'gk_consent=' + answer.token + '; Path=/; Max-Age=' + answer.max_age + '; SameSite=Lax' + secure
+      doc.cookie = COOKIE + '=' + answer.token + '; Path=/; Max-Age=' + answer.max_age + '; SameSite=Lax' + secure
     }
     next = decisionOf(optional.filter((c) => categories[c] && answer.decision.categories[c]), answer.consent_id)
   } catch (e) { /* fail closed */ }
@@ -214,7 +221,7 @@ async function decide(choice, source) {
 // Withdrawal stops everything on this page even when the server cannot be reached.
 async function withdraw(source) {
   try { await send('DELETE', { source: source || 'api' }) } catch (e) { /* still withdraw here */ }
-  expireCookie('gk_consent')
+  expireCookie(COOKIE)
   apply(null)
 }
 
@@ -234,7 +241,6 @@ const gatekeeper = w.gatekeeper = {
 }
 
 new MutationObserver((records) => {
-  if (!decision) return
   for (const r of records) r.addedNodes.forEach(activateWithin)
 }).observe(doc.documentElement, { childList: true, subtree: true })
 
