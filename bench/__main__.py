@@ -1,9 +1,14 @@
-"""Benchmarks: `python -m bench` (consent POSTs, bench/load.py) and `python -m bench browser`
-(the banner in Chromium, bench/browser.py)."""
+"""Benchmarks: `python -m bench` (consent POSTs, bench/load.py), `python -m bench browser`
+(the banner in Chromium, bench/browser.py) and `python -m bench verify` (the consent
+token's check before the first tag on a return visit, bench/verify.py)."""
 import sys
 
 if sys.argv[1:2] == ["browser"]:
     from .browser import main
+
+    main(sys.argv[2:])
+elif sys.argv[1:2] == ["verify"]:
+    from .verify import main
 
     main(sys.argv[2:])
 else:

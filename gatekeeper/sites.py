@@ -17,6 +17,7 @@ import msgspec
 from . import catalog, errors, texts
 from .csp_table import CspTable
 from .theme import Theme, expected as theme_expected
+from .trackers import vendor_for_cookie
 
 SLUG = r"^[a-z][a-z0-9_-]{0,39}$"
 
@@ -210,6 +211,13 @@ def _check_rules(site: Site) -> None:
                 )
         if service.category == "necessary" and not isinstance(service.loader, Script):
             raise SiteError(f"services[{i}].category: a tracker loader cannot be 'necessary'")
+    for i, cookie in enumerate(site.cookies):
+        vendor = vendor_for_cookie(cookie.name.rstrip("*"))
+        if vendor is not None:
+            raise SiteError(
+                f"cookies[{i}].name: {cookie.name!r} is a cookie of {vendor.name}; declare it under that "
+                "service (preset), not among the shop's own necessary cookies"
+            )
     if len(set(site.languages)) != len(site.languages):
         raise SiteError("languages: a language is listed twice")
     for language in site.texts:

@@ -93,7 +93,7 @@ def test_login_is_rate_limited(make_client):
     for _ in range(5):
         assert login(client, password="guess").status_code == 401
     throttled = login(client)  # even the right password, for now
-    assert throttled.status_code == 429 and "Too many failed logins" in throttled.text
+    assert throttled.status_code == 429 and "Too many login attempts" in throttled.text
     assert int(throttled.headers["retry-after"]) > 0
 
 

@@ -55,7 +55,8 @@ def signer():
 def client(sites, signer):
     app = Starlette(routes=assets.routes, exception_handlers=exception_handlers)
     app.state.sites = sites
-    app.state.bundles = {site_id: build_bundle(site) for site_id, site in sites.items()}
+    # As served: with the consent token's public key, which the first click's budget includes.
+    app.state.bundles = {site_id: build_bundle(site, signer.public_keys) for site_id, site in sites.items()}
     app.state.signer = signer
     return TestClient(app)
 
@@ -253,6 +254,32 @@ def test_a_forged_consent_cookie_is_cleared(client, ecomarket):
         assert response.status_code in (200, 304)
         set_cookie = response.headers.get("set-cookie", "")
         assert set_cookie.startswith("gk_consent=") and "Max-Age=0" in set_cookie, (response.status_code, set_cookie)
+
+
+def test_a_second_consent_cookie_beside_a_genuine_one_clears_both_scopes(sites, signer):
+    """A planted duplicate (parent domain, another path) next to ours: both disagree, so the
+    bundle response expires the host-only cookie and the site's cookie domain."""
+    site = sites["ecomarket"]
+    assert site.cookie_domain, "the example site declares a cookie domain"
+    app = Starlette(routes=assets.routes)
+    app.state.sites, app.state.signer = sites, signer
+    app.state.bundles = {"ecomarket": build_bundle(site, signer.public_keys)}
+    shop = TestClient(app, base_url=f"https://shop.{site.cookie_domain}")
+    response = shop.get("/gk/ecomarket.js", headers={"Cookie": f"gk_consent={valid_token(signer)}; gk_consent=other"})
+    cleared = response.headers.get_list("set-cookie")
+    assert len(cleared) == 2 and all(c.startswith('gk_consent="";') and "Max-Age=0" in c for c in cleared), cleared
+    assert [c for c in cleared if f"Domain={site.cookie_domain}" in c] and [c for c in cleared if "Domain" not in c]
+    assert all("Path=/;" in c and "Secure" in c for c in cleared)
+
+
+def test_the_bundle_carries_the_public_keys_and_is_safe_inline(signer):
+    """Strings that would end or escape an inline <script>, or break older engines, are escaped."""
+    source = (SITES_DIR / "locomail.toml").read_text("utf-8")
+    source += '\n[texts.en]\nsettings = "Cookies </SCRIPT><script>alert(1)</script> <!-- \u2028\u2029"\n'
+    body = build_bundle(parse_site(source), signer.public_keys).body.decode()
+    assert f'["{signer.public_keys[0]}"]' in body
+    assert "<\\/SCRIPT><script>alert(1)<\\/script> <\\!-- \\u2028\\u2029" in body
+    assert not re.search("</script|<!--|\u2028|\u2029", body, re.IGNORECASE)
 
 
 def test_a_genuine_consent_cookie_is_left_alone(client, signer):

@@ -34,20 +34,25 @@ function decisionOf(granted, id) {
   return { categories, revision: CONFIG.revision, id }
 }
 
-// The cookie's payload is readable without the key; the server checks the signature and
-// clears a forged cookie whenever the bundle is fetched.
-function storedDecision() {
-  for (const pair of doc.cookie.split('; ')) {
-    if (!pair.startsWith(COOKIE + '=')) continue
-    try {
-      const b64 = pair.slice(COOKIE.length + 1).replace(/"/g, '').split('.')[0].replace(/-/g, '+').replace(/_/g, '/')
-      const p = JSON.parse(atob(b64))
-      const fresh = (p.iat + CONFIG.consent_days * 86400) * 1000 > Date.now()
-      if (p.v === FORMAT && p.site === CONFIG.site && p.rev === CONFIG.revision && fresh && Array.isArray(p.granted)) {
-        return decisionOf(p.granted, p.id)
+// A decision only from a gk_consent the server signed: its ECDSA P-256 signature is checked
+// with the bundle's public KEYS (WebCrypto, so https or localhost only; elsewhere, and for
+// two cookies that disagree, another site's, revision's or an expired one: undecided).
+const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+const b64 = (s) => atob(s.replace(/-/g, '+').replace(/_/g, '/'))
+const u8 = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0))
+
+async function storedDecision() {
+  const values = new Set(doc.cookie.split('; ').filter((p) => p.startsWith(COOKIE + '=')))
+  try {
+    const [data, sig] = values.size === 1 && [...values][0].slice(COOKIE.length + 1).split('.')
+    const p = JSON.parse(b64(data))
+    if (p.v === FORMAT && p.site === CONFIG.site && p.rev === CONFIG.revision && (p.iat + CONFIG.consent_days * 86400) * 1e3 > Date.now()) {
+      for (const k of KEYS) {
+        const key = await crypto.subtle.importKey('raw', u8(b64(k)), ECDSA, 0, ['verify'])
+        if (await crypto.subtle.verify(ECDSA, key, u8(b64(sig)), u8(data))) return decisionOf(p.granted, p.id)
       }
-    } catch (e) { /* malformed: undecided */ }
-  }
+    }
+  } catch (e) { /* none, two, malformed, or no WebCrypto (plain http): undecided */ }
   return null
 }
 
@@ -244,5 +249,5 @@ new MutationObserver((records) => {
   for (const r of records) r.addedNodes.forEach(activateWithin)
 }).observe(doc.documentElement, { childList: true, subtree: true })
 
-const stored = storedDecision()
-if (stored) apply(stored)
+// The banner waits for this: a return visit releases its tags with no round trip.
+const ready = storedDecision().then((stored) => stored && !decision && apply(stored))
