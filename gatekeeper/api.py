@@ -45,7 +45,7 @@ class JSON(JSONResponse):
 def _own_origin(request: Request, origin: str | None) -> bool:
     """An origin on a host this server is configured to answer for (hosts.py), never one
     taken from the request's own Host header."""
-    return is_own_origin(origin, request.app.state.allowed_hosts)
+    return is_own_origin(origin, request.app.state.allowed_hosts, request.url.scheme)
 
 
 def _may_act_for(request: Request, site: Site, origin: str | None) -> bool:

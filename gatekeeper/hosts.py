@@ -34,10 +34,11 @@ def host_matches(host: str, patterns: Iterable[str]) -> bool:
     )
 
 
-def is_own_origin(origin: str | None, patterns: Iterable[str]) -> bool:
-    """An http(s) origin whose host is one this server is configured to answer for (a bare
-    `*` names none: then only the sites' own origins may act)."""
+def is_own_origin(origin: str | None, patterns: Iterable[str], scheme: str) -> bool:
+    """An origin with this request's scheme (as a trusted proxy reports it) on a host this
+    server is configured to answer for (a bare `*` names none: then only the sites' own
+    origins may act)."""
     if not origin:
         return False
     parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and host_matches(parts.hostname or "", patterns)
+    return parts.scheme == scheme and host_matches(parts.hostname or "", patterns)
