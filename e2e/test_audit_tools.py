@@ -123,6 +123,10 @@ def test_tarteaucitron_with_consent_mode_leaks_before_any_choice(tools_audit):
     rules = {(f["rule"], f["vendor_id"], f["scenario"]) for f in page["findings"]}
     assert {(1, "ga4", "before consent"), (1, "google_ads", "before consent")} <= rules
     assert {(9, "ga4", "reject"), (9, "google_ads", "reject")} <= rules  # and again after the refusal
+    # the diagnosis: Google's tag under a Consent Mode default, i.e. advanced mode (rule 18)
+    [advanced] = [f for f in page["findings"] if f["rule"] == 18]
+    assert advanced["measured"]["consent_default"]["analytics_storage"] == "denied"
+    assert advanced["measured"]["google_requests"] == 2
     assert 1 in tools_audit["codes"]
 
 

@@ -48,6 +48,23 @@ def no_banner(found: Iterable[Finding], missing: str, *, page: str, scenario: st
                     f"and {missing}", **_where(page, scenario))]
 
 
+GOOGLE_TAGS = frozenset({"ga4", "google_ads", "gtm"})
+
+
+def consent_mode_before_choice(requests: Iterable[Seen], defaults: list[dict], *, page: str, scenario: str) -> list[Finding]:
+    """Rule 18: Google's tag loaded before a choice under a Consent Mode default is Google's
+    "advanced" mode (pings without consent); basic mode loads nothing until the choice."""
+    google = [seen for seen in requests if seen.vendor is not None and seen.vendor.id in GOOGLE_TAGS]
+    if not google or not defaults:
+        return []
+    default = {key: value for entry in defaults for key, value in entry.items()}
+    states = ", ".join(f"{key} {value}" for key, value in sorted(default.items()) if key.endswith(("_storage", "_data", "_personalization")))
+    return [Finding(18, google[0].vendor.name, google[0].url, message=f"Google's tag loaded before any choice under "
+                    f"Consent Mode (default: {states}): advanced mode, not basic", vendor_id=google[0].vendor.id,
+                    when=google[0].when(), measured={"consent_default": default, "google_requests": len(google)},
+                    **_where(page, scenario))]
+
+
 def storage_before_choice(
     cookies: Iterable[ObservedCookie], storage: dict[str, list[str]], declaration: Declaration | None,
     *, page: str, scenario: str,

@@ -134,6 +134,7 @@ def before_choice(ctx: Context) -> Scenario:
         scenario.banner = ctx.banner.to_json() if ctx.banner else None
         scenario.findings += checks.trackers_before_choice(scenario.requests, visit.tracker_elements(), **where)
         scenario.findings += checks.storage_before_choice(scenario.cookies, scenario.storage, ctx.declaration, **where)
+        scenario.findings += checks.consent_mode_before_choice(scenario.requests, visit.consent_defaults(), **where)
         if ctx.banner is None:
             scenario.findings += checks.no_banner(scenario.findings, missing, **where)
             if not scenario.findings:

@@ -148,6 +148,15 @@ class Visit:
     def tracker_elements(self) -> list[str]:
         return tracker_elements(self.page)
 
+    def consent_defaults(self) -> list[dict]:
+        """The Google Consent Mode `default` commands in the page's dataLayer."""
+        try:
+            return self.page.evaluate("""() => Array.from(window.dataLayer || [])
+                .filter(e => e && e[0] === 'consent' && e[1] === 'default' && e[2] && typeof e[2] === 'object')
+                .map(e => JSON.parse(JSON.stringify(e[2])))""")
+        except Error:
+            return []
+
     def held_elements(self) -> list[TrackerElement]:
         return held_elements(self.page)
 
