@@ -14,7 +14,8 @@ import pytest
 from .qa_server import AUDIT_TIMEOUT, run_audit
 from .tools_server import ToolsServer, install_tools
 
-pytestmark = pytest.mark.timeout(AUDIT_TIMEOUT + 60)
+TOOLS_TIMEOUT = 2 * AUDIT_TIMEOUT  # three real tools per run, three scenarios each, on a shared 2-core machine
+pytestmark = pytest.mark.timeout(TOOLS_TIMEOUT + 60)
 
 LEAKS = {1, 2, 8, 9}  # the rules about what loads and what is stored
 # page -> (tool, autoconsent rule or None for the text matcher, held tracker tags)
@@ -38,8 +39,8 @@ def tools_audit(tmp_path_factory):
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             results = list(pool.map(
-                lambda job: run_audit("--offline-trackers", "--dwell", "3", *map(server.page_url, job[0]),
-                                      "--json", "audit.json", "--html", "audit.html", cwd=job[1]),
+                lambda job: run_audit("--offline-trackers", "--dwell", "2", *map(server.page_url, job[0]),
+                                      "--json", "audit.json", "--html", "audit.html", cwd=job[1], timeout=TOOLS_TIMEOUT),
                 zip(halves, folders),
             ))
     finally:
