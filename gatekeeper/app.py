@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from . import api, assets, pages
 from . import declaration, qa_fixtures
-from . import admin
+from . import admin, monitor
 from .admin_auth import Credentials, LoginThrottle, Sessions
 from .bundle import build_bundle
 from .consent_log import ConsentLog
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, sites: dict[str, Site] | None =
             Route("/", index),
             Route("/healthz", healthz),
             *api.routes,
+            *monitor.routes,
             *assets.routes,
             *pages.routes,
             *declaration.routes,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, sites: dict[str, Site] | None =
     app.state.signer = TokenSigner(keys)
     app.state.engine = engine
     app.state.consent_log = consent_log
+    app.state.csp_rate = monitor.RateLimit()
     app.state.admin_credentials = Credentials.from_settings(settings)
     app.state.admin_sessions = Sessions(keys)
     app.state.admin_throttle = LoginThrottle()

@@ -146,8 +146,10 @@ main.add_command(audit)
 
 
 from .csp_command import csp  # noqa: E402  (it uses settings_options above)
+from .monitor_command import monitor_command  # noqa: E402
 
 main.add_command(csp)
+main.add_command(monitor_command)
 
 
 from .log_commands import export, purge, secret  # noqa: E402  (they use settings_options above)
