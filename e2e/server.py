@@ -36,10 +36,11 @@ class Server:
 
     @classmethod
     def start(
-        cls, workdir: Path, *, timeout: float = 60.0, sites_dir: Path | None = None, secret_keys: str | None = None
+        cls, workdir: Path, *, timeout: float = 60.0, sites_dir: Path | None = None, secret_keys: str | None = None,
+        port: int | None = None,
     ) -> Server:
-        """A server on a free port; pass another server's `secret_keys` to share its cookies."""
-        port = free_port()
+        """A server on a free port (or `port`); pass another server's `secret_keys` to share its cookies."""
+        port = port or free_port()
         db_path = workdir / "consent.db"
         log_path = workdir / "server.log"
         command = cls.command(port, db_path)

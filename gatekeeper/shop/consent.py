@@ -132,22 +132,32 @@ class Guard:
             token = self.verifier.current(values[0], self.site)
         return Consent(self, token, gpc == "1"), names
 
-    def headers(self, consent: Consent, names: list[str], host: str, secure: bool, html: bool) -> list[tuple[str, str]]:
-        """The headers the middleware adds to a response (lower-case names)."""
-        added = []
-        if html and self.mode != "off":
-            decided = consent.token is not None
-            granted = consent.granted
-            if self.mode == "enforce":
-                added.append(("content-security-policy", self.policy.header(granted, consent.csp_nonce, decided)))
-            else:
-                added.append(("content-security-policy", self.policy.declared(consent.csp_nonce, decided)))
-                added.append(("content-security-policy-report-only", self.policy.header(granted, consent.csp_nonce, decided)))
-            added.append(("reporting-endpoints", self.policy.reporting_endpoints(decided)))
+    def policy_headers(self, consent: Consent) -> list[tuple[str, str]]:
+        """The CSP headers of an HTML response (lower-case names); none in "off" mode."""
+        if self.mode == "off":
+            return []
+        decided = consent.token is not None
+        granted = consent.granted
+        if self.mode == "enforce":
+            policies = [("content-security-policy", self.policy.header(granted, consent.csp_nonce, decided))]
+        else:
+            policies = [
+                ("content-security-policy", self.policy.declared(consent.csp_nonce, decided)),
+                ("content-security-policy-report-only", self.policy.header(granted, consent.csp_nonce, decided)),
+            ]
+        return policies
+
+    def expired(self, consent: Consent, names: list[str], host: str) -> list[tuple[str, str | None]]:
+        """(name, domain) of each cookie to expire: the declared cookies of every category
+        not allowed that the browser sent, host-only (None) and on each domain above."""
         refused = [c for c in self.site.optional_categories if not consent.allows(c)]
-        if refused and names:
-            domains = _parent_domains(host)
-            for name in withdrawn_names(names, self.site, refused):
-                added.append(("set-cookie", set_cookie_header(name, '""', 0, None, secure)))
-                added.extend(("set-cookie", set_cookie_header(name, '""', 0, d, secure)) for d in domains)
+        if not refused or not names:
+            return []
+        domains = [None, *_parent_domains(host)]
+        return [(name, domain) for name in withdrawn_names(names, self.site, refused) for domain in domains]
+
+    def headers(self, consent: Consent, names: list[str], host: str, secure: bool, html: bool) -> list[tuple[str, str]]:
+        """Every header the middleware adds to a response (lower-case names)."""
+        added = self.policy_headers(consent) if html else []
+        added += [("set-cookie", set_cookie_header(n, '""', 0, d, secure)) for n, d in self.expired(consent, names, host)]
         return added
