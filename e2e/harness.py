@@ -206,7 +206,7 @@ ACCEPT_LABELS = {"nl": "Alles accepteren", "fr": "Tout accepter", "en": "Accept 
 VENDORS_BY_CATEGORY = {
     "analytics": {"ga4", "gtm"},
     "marketing": {"google_ads", "gtm"},
-    "social": {"facebook"},
+    "social": {"facebook_sdk"},
     "personalisation": {"nosto"},
 }
 GOOGLE_VENDORS = frozenset({"ga4", "google_ads", "gtm"})

@@ -37,13 +37,14 @@ class Server:
     @classmethod
     def start(
         cls, workdir: Path, *, timeout: float = 60.0, sites_dir: Path | None = None, secret_keys: str | None = None,
-        port: int | None = None,
+        options: tuple[str, ...] = (), port: int | None = None,
     ) -> Server:
-        """A server on a free port (or `port`); pass another server's `secret_keys` to share its cookies."""
+        """A server on a free port (or `port`); pass another server's `secret_keys` to share its
+        cookies, and more `gatekeeper serve` options in `options`."""
         port = port or free_port()
         db_path = workdir / "consent.db"
         log_path = workdir / "server.log"
-        command = cls.command(port, db_path)
+        command = cls.command(port, db_path) + list(options)
         if sites_dir is not None:  # the last --sites-dir wins, also after a subclass's options
             command += ["--sites-dir", str(sites_dir)]
         keys = secret_keys or secrets.token_hex(32)

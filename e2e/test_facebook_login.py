@@ -22,7 +22,7 @@ FACEBOOK_COOKIE = re.compile(r"(fblo|fbsr|fbm)_.*")
 
 
 def facebook_requests(tracker_log, since=0):
-    return [s for s in tracker_log.trackers(since) if s.vendor.id in ("facebook", "meta_pixel")]
+    return [s for s in tracker_log.trackers(since) if s.vendor.id in ("facebook_sdk", "meta_pixel")]
 
 
 def assert_nothing_from_facebook(page, context, tracker_log):
@@ -53,7 +53,7 @@ def test_21_facebook_login_loads_on_the_placeholder_click(lang, server, context,
     assert row["source"] == "placeholder"
     assert [c for c, on in row["categories"].items() if on] == ["necessary", "social"]
     tracker_log.settle(page)
-    assert tracker_log.vendors() == {"facebook"}, tracker_log.describe()
+    assert tracker_log.vendors() == {"facebook_sdk"}, tracker_log.describe()
 
 
 def test_21_facebook_login_loads_with_its_category(server, context, page, tracker_log):

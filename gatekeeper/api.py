@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import errors, receipts
+from . import errors, metrics, receipts
 from .consent_log import ConsentRecord
 from .cookies import COOKIE_NAME, clear_consent_cookie, expire_withdrawn_cookies, set_consent_cookie
 from .decisions import (
@@ -122,6 +122,7 @@ async def _append(request: Request, record: ConsentRecord) -> None:
         await request.app.state.consent_log.append(record)
     except Exception:
         raise errors.NotRecorded("the decision could not be recorded; nothing was stored, please try again") from None
+    metrics.decisions.labels(record.site, record.action, record.source).inc()
 
 
 async def post_consent(request: Request) -> Response:

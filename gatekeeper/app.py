@@ -11,11 +11,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from . import api, assets, pages
+from . import api, assets, metrics, pages
 from . import declaration, qa_fixtures
 from . import admin, monitor
 from .admin_auth import Credentials, LoginThrottle, Sessions
@@ -23,6 +24,8 @@ from .bundle import build_bundle
 from .consent_log import ConsentLog
 from .db import create_engine, migrate, ping
 from .error_handlers import exception_handlers
+from .logs import RequestLog
+from .proxy import ForwardedHeaders
 from .receipts import archive_banner_texts
 from .settings import Settings, resolve_secret_keys
 from .sites import Site, load_sites
@@ -44,8 +47,7 @@ async def index(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/demo/{first}", status_code=302)
 
 
-def create_app(settings: Settings | None = None, sites: dict[str, Site] | None = None) -> Starlette:
-    settings = settings or Settings.from_env()
+def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Starlette:
     sites = sites if sites is not None else load_sites(Path(settings.sites_dir))
     engine = create_engine(settings.database_url)
     consent_log = ConsentLog(engine)
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, sites: dict[str, Site] | None =
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
+            *metrics.routes,
             *api.routes,
             *monitor.routes,
             *assets.routes,
@@ -74,6 +77,8 @@ def create_app(settings: Settings | None = None, sites: dict[str, Site] | None =
             *(qa_fixtures.routes if settings.qa_fixtures else ()),
         ],
         exception_handlers=exception_handlers,
+        # The proxy's headers first, so the request's line and the log see the visitor.
+        middleware=[Middleware(ForwardedHeaders, trusted_hosts=settings.forwarded_allow_ips), Middleware(RequestLog)],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from . import metrics
 from .bundle import Asset
 from .cookies import COOKIE_NAME, clear_consent_cookie
 
@@ -71,6 +72,7 @@ def _script(request: Request, cache_control: str) -> Response:
     if bundle is None:
         return unknown_site(site_id)
     response = serve(request, bundle, JS, cache_control)
+    metrics.bundle_requests.labels(site_id, "not_modified" if response.status_code == 304 else "full").inc()
     # The bundle reads the cookie without its key; a forged one is cleared here. The plain
     # URL is revalidated on every page view, so there a forgery never outlives one; the
     # immutable hashed URL is not requested again (README: pin it only with a backend check).

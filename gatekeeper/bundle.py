@@ -21,7 +21,7 @@ import brotli
 import minify
 
 from .cookies import withdrawal_patterns
-from .sites import GA4, FacebookSDK, GoogleAds, Script, Site
+from .sites import GA4, GTM, Embed, FacebookSDK, GoogleAds, Script, Site
 from .templating import render
 from .texts import site_texts
 
@@ -101,10 +101,38 @@ def _loader(loader) -> dict:
         return {"type": "google_ads", "id": loader.conversion_id}
     if isinstance(loader, FacebookSDK):
         return {"type": "facebook_sdk", "id": loader.app_id, "locale": loader.locale}
+    if isinstance(loader, GTM):
+        return {"type": "gtm", "id": loader.container_id}
     if isinstance(loader, Script):
-        return {"type": "script", "src": loader.src}
+        snippets = {k: v for k, v in (("init", loader.init), ("ready", loader.ready)) if v}
+        return {"type": "script", "src": loader.src, **snippets}
     raise TypeError(f"unknown loader {loader!r}")
 
+
+CONSENT_TYPES = ("ad_storage", "ad_user_data", "ad_personalization", "analytics_storage", "personalization_storage")
+
+
+def consent_modes(site: Site) -> dict[str, list[str]]:
+    """Consent Mode type -> the categories that grant it (any one). The ad and analytics
+    types are always listed, so a site without such a category still denies them."""
+    modes: dict[str, list[str]] = {t: [] for t in CONSENT_TYPES}
+    for category in site.categories:
+        for consent_type in category.consent_types:
+            modes.setdefault(consent_type, []).append(category.id)
+    return modes
+
+
+def features(site: Site) -> set[str]:
+    """The optional parts of gate.js this site's services need (/*@name*/…/*@*/ blocks)."""
+    loaders = [s.loader for s in site.services]
+    found = {"gtm"} if any(isinstance(x, GTM) for x in loaders) else set()
+    if any(isinstance(x, Script) and (x.init or x.ready) for x in loaders):
+        found.add("snippets")
+    return found
+
+
+def _only(source: str, wanted: set[str]) -> str:
+    return re.sub(r"/\*@(\w+)\*/(.*?)/\*@\*/", lambda m: m.group(2) if m.group(1) in wanted else "", source, flags=re.S)
 
 
 def public_config(site: Site) -> dict:
@@ -117,10 +145,12 @@ def public_config(site: Site) -> dict:
         "languages": list(site.languages),
         "categories": list(optional),
         "services": [
-            {"category": s.category, **_loader(s.loader)} for s in site.services if s.category in optional
+            {"category": s.category, **_loader(s.loader), **({"any": list(s.loads_with)} if s.loads_with != (s.category,) else {})}
+            for s in site.services if s.category in optional and not isinstance(s.loader, Embed)
         ],
         # Declared first-party cookie names and patterns, deleted when a category is refused.
         "cookies": {c: withdrawal_patterns(site, c) for c in optional},
+        "modes": consent_modes(site),
         "settings": site.settings_button,
     }
     if site.settings_button != "none":
@@ -155,7 +185,7 @@ def build_bundle(site: Site) -> Bundle:
     source = (
         f'(()=>{{"use strict";const CONFIG={config},'
         f"MARKUP={_json(first)},CSS={_json(css)};\n"
-        f'{_static("gate.js")}\n{_static("banner.js")}\n}})();\n'
+        f'{_only(_static("gate.js"), features(site))}\n{_static("banner.js")}\n}})();\n'
     )
     asset = Asset.of(_minified_js(source).encode("utf-8"))
     shown = {lang: _shown(first[lang], prefs[lang], config) for lang in site.languages}

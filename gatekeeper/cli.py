@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 import sys
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
+from . import logs
 from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
 from .settings import Settings, SettingsError, declared, env_name
@@ -58,16 +58,15 @@ def main() -> None:
     """Gatekeeper: a cookie consent banner and tag gatekeeper for EU web shops."""
 
 
-def sites_folder(ctx: click.Context, sites_dir: str) -> Path:
+def sites_folder(ctx: click.Context, sites_dir: str, tell) -> Path:
     """The sites folder to use: the one given, or, when none was given and ./sites does not
     exist, the example sites shipped in the package (saying so in one line)."""
     folder = Path(sites_dir)
     if folder.exists() or ctx.get_parameter_source("sites_dir") is not ParameterSource.DEFAULT:
         return folder
-    click.echo(
+    tell(
         f"No {sites_dir}/ folder here: serving the example sites shipped with Gatekeeper; "
-        f"`gatekeeper init` writes a site file of your own to edit.",
-        err=True,
+        f"`gatekeeper init` writes a site file of your own to edit."
     )
     return example_sites_dir()
 
@@ -85,21 +84,31 @@ def serve(ctx: click.Context, **options) -> None:
 
     from .app import create_app
 
-    settings = Settings(**options)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
-        sites = load_sites(sites_folder(ctx, settings.sites_dir))
+        settings = Settings(**options)
+    except SettingsError as exc:
+        fail(str(exc))
+    logs.configure(settings.log_level, settings.log_format)
+    tell = logs.teller(settings.log_format)
+    try:
+        sites = load_sites(sites_folder(ctx, settings.sites_dir, tell))
         engine = create_engine(settings.database_url)
         asyncio.run(_migrate_once(engine))
         app = create_app(settings, sites)
     except (SiteError, SettingsError, DatabaseError, ValueError) as exc:
         fail(str(exc))
     base = f"http://{settings.host}:{settings.port}"
-    click.echo(f"Gatekeeper serving {len(sites)} site(s) on {base}  (consent log: {shown_url(settings.database_url)})")
+    tell(f"Gatekeeper serving {len(sites)} site(s) on {base}  (consent log: {shown_url(settings.database_url)})")
     for site_id in sites:
-        click.echo(f"  {site_id:<12} demo shop   {base}/demo/{site_id}")
-        click.echo(f"  {'':<12} script tag  <script src=\"{base}/gk/{site_id}.js\" async></script>")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, server_header=False)
+        tell(f"  {site_id:<12} demo shop   {base}/demo/{site_id}")
+        tell(f"  {'':<12} script tag  <script src=\"{base}/gk/{site_id}.js\" async></script>")
+    # The app reads the proxy headers itself (proxy.py), trusting --forwarded-allow-ips, and
+    # logs each request itself (logs.py) with the truncated address; uvicorn's loggers go
+    # through the same handler and format.
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level, server_header=False,
+        proxy_headers=False, access_log=False, log_config=None,
+    )
 
 
 async def _migrate_once(engine) -> None:

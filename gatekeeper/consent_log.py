@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timezone
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from . import metrics
 from .db import consent_records
 
 log = logging.getLogger("gatekeeper.log")
@@ -84,15 +86,19 @@ class ConsentLog:
             batch = [await queue.get()]
             while len(batch) < self.max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
+            started = time.perf_counter()
             try:
                 async with self.engine.begin() as connection:
                     await connection.execute(sa.insert(consent_records), [record.row() for record, _ in batch])
             except Exception as exc:  # every waiter learns its record was not written
+                metrics.write_failures.inc()
                 log.exception("consent log write of %d records failed", len(batch))
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
             else:
+                metrics.commit_seconds.observe(time.perf_counter() - started)
+                metrics.commit_batch.observe(len(batch))
                 for _, done in batch:
                     if not done.done():
                         done.set_result(None)

@@ -15,37 +15,34 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from .catalog import csp_sources
 from .csp_table import DIRECTIVES
-from .sites import GA4, FacebookSDK, GoogleAds, Script, Service, Site
+from .sites import GA4, GTM, FacebookSDK, GoogleAds, Script, Service, Site
 
 # Where a service's tag loads from and sends to; they go into these four directives.
 HOST_DIRECTIVES = ("script-src", "connect-src", "img-src", "frame-src")
 REPORT_PATH = "/api/v1/csp-report"
 NONCE = "{nonce}"  # filled per response; host sources cannot contain braces
 
-# Hosts each built-in loader contacts, from the vendors' own documentation: Google,
-# "Use a Content Security Policy with Google tag" (developers.google.com/tag-platform/
-# security/guides/csp, sections "Google Analytics 4" and "Google Ads"); Meta, the JavaScript
-# SDK quickstart (developers.facebook.com/docs/javascript/quickstart: connect.facebook.net
-# serves sdk.js, login dialogs and XFBML frames come from www.facebook.com).
-# tests/test_csp.py proves every one is a host the tracker table knows as that vendor.
-_GOOGLE_TAG = ("https://*.googletagmanager.com",)
-_LOADER_HOSTS: dict[type, tuple[str, ...]] = {
-    GA4: (*_GOOGLE_TAG, "https://*.google-analytics.com", "https://*.analytics.google.com", "https://stats.g.doubleclick.net"),
-    GoogleAds: (
-        *_GOOGLE_TAG, "https://www.googleadservices.com", "https://googleads.g.doubleclick.net",
-        "https://td.doubleclick.net", "https://www.google.com/pagead/",
-    ),
-    FacebookSDK: ("https://connect.facebook.net", "https://*.facebook.com"),
-}
+# A service written with a built-in `loader =` instead of `preset =` is that preset's tag.
+_LOADER_PRESETS = {GA4: "ga4", GoogleAds: "google_ads", FacebookSDK: "facebook_sdk", GTM: "gtm"}
+
+
+def preset_of(service: Service) -> str | None:
+    """The catalog preset a service's tag is, if any."""
+    return service.preset or _LOADER_PRESETS.get(type(service.loader))
 
 
 def service_hosts(service: Service) -> tuple[str, ...]:
-    """The CSP host sources a service's tag needs: the one place the policy learns them."""
+    """The CSP host sources a service's tag needs, the one place the policy learns them:
+    its preset's hosts in the catalog, or for a plain script the origin of its URL."""
+    preset = preset_of(service)
+    if preset:
+        return csp_sources(preset)
     if isinstance(service.loader, Script):
         parts = urlsplit(service.loader.src)
         return (f"{parts.scheme}://{parts.netloc}",)
-    return _LOADER_HOSTS[type(service.loader)]
+    return ()
 
 
 def report_uri(site: Site, base: str | None = None) -> str:

@@ -13,23 +13,27 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from .cookies import COOKIE_NAME
-from .sites import GA4, FacebookSDK, GoogleAds, Script, Service, Site, known_site
+from .sites import GA4, GTM, FacebookSDK, GoogleAds, Script, Service, Site, known_site
 from .trackers import vendor_for_url
 
 
 def tracker_vendors(service: Service) -> list[str]:
-    """The tracker vendor ids a service's loader contacts."""
+    """The tracker vendor ids a service's loader contacts: its preset's, and for a plain
+    script the vendor of its URL. gtag.js is served by Google Tag Manager's host."""
     loader = service.loader
+    vendors = [service.preset] if service.preset else []
     if isinstance(loader, GA4):
-        return ["ga4", "gtm"]  # gtag.js is served by Google Tag Manager's host
-    if isinstance(loader, GoogleAds):
-        return ["google_ads", "gtm"]
-    if isinstance(loader, FacebookSDK):
-        return ["facebook"]
-    if isinstance(loader, Script):
+        vendors += ["ga4", "gtm"]
+    elif isinstance(loader, GoogleAds):
+        vendors += ["google_ads", "gtm"]
+    elif isinstance(loader, GTM):
+        vendors += ["gtm"]
+    elif isinstance(loader, FacebookSDK):
+        vendors += ["facebook_sdk"]
+    elif isinstance(loader, Script):
         vendor = vendor_for_url(loader.src)
-        return [vendor.id] if vendor else []
-    return []
+        vendors += [vendor.id] if vendor else []
+    return list(dict.fromkeys(vendors))
 
 
 def declaration(site: Site) -> dict:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from .errors import GatekeeperError
+from .metrics import refusals
 
 log = logging.getLogger("gatekeeper")
 
@@ -21,6 +22,7 @@ def _is_api(request: Request) -> bool:
 
 def error_response(request: Request, status: int, code: str, message: str, **details) -> Response:
     if _is_api(request):
+        refusals.labels(code).inc()
         return JSONResponse({"error": code, "message": message, **details}, status_code=status)
     return PlainTextResponse(f"{status} {message}\n", status_code=status)
 

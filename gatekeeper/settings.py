@@ -1,7 +1,8 @@
 """Process settings: each declared once with its default and help.
 
 The CLI turns every field into an option that also reads `GATEKEEPER_<NAME>` from the
-environment, and the README's settings table is checked against this list by a test.
+environment (the one place the environment is read), and the README's settings table is
+checked against this list by a test. A value outside a setting's choices is one line.
 Site configuration (sites/*.toml) is a separate concern: see sites.py.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +20,9 @@ ENV_PREFIX = "GATEKEEPER"
 log = logging.getLogger("gatekeeper")
 
 
-def _setting(default, help: str, secret: bool = False):
+def _setting(default, help: str, secret: bool = False, choices: tuple[str, ...] = ()):
     # A secret stays out of repr(), so logging or printing the settings cannot leak it.
-    return field(default=default, repr=not secret, metadata={"help": help, "secret": secret})
+    return field(default=default, repr=not secret, metadata={"help": help, "secret": secret, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,20 @@ class Settings:
     secret_file: str = _setting(
         ".gatekeeper-secret", "Where the development signing key is kept when no secret keys are set."
     )
-    log_level: str = _setting("info", "Log level: debug, info, warning or error.")
+    log_level: str = _setting(
+        "info", "Log level: debug, info, warning or error.", choices=("debug", "info", "warning", "error")
+    )
+    log_format: str = _setting(
+        "text",
+        "Log lines as text, or json: one JSON object per line, one line per request, with the "
+        "visitor's truncated address only and no header or cookie values.",
+        choices=("text", "json"),
+    )
+    forwarded_allow_ips: str = _setting(
+        "127.0.0.1",
+        "Comma-separated addresses or networks (10.0.0.0/8) of the reverse proxies whose "
+        "X-Forwarded-For, X-Forwarded-Proto and Forwarded headers are believed; * believes any peer.",
+    )
     qa_fixtures: bool = _setting(
         False, "Also serve the deliberately broken QA pages under /qa/ (to try `gatekeeper audit`); never in production."
     )
@@ -57,25 +70,14 @@ class Settings:
         "", "Admin accounts as comma-separated user:password pairs (hashed at start-up).", secret=True
     )
 
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
-        environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in dataclasses.fields(cls):
-            raw = environ.get(env_name(f.name))
-            if raw is None:
-                continue
-            if f.type == "int":
-                try:
-                    values[f.name] = int(raw)
-                except ValueError:
-                    raise SettingsError(f"{env_name(f.name)}: expected a whole number, got {raw!r}") from None
-            elif f.type == "bool":
-                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-            else:
-                values[f.name] = raw
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            choices = f.metadata["choices"]
+            if choices and getattr(self, f.name) not in choices:
+                raise SettingsError(
+                    f"{env_name(f.name)} (--{f.name.replace('_', '-')}): {getattr(self, f.name)!r} is not one of "
+                    f"{', '.join(choices)}"
+                )
 
 
 class SettingsError(Exception):

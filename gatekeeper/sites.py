@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Union
 
 import msgspec
 
-from . import errors
+from . import catalog, errors
 from .csp_table import CspTable
 
 SLUG = r"^[a-z][a-z0-9_-]{0,39}$"
@@ -38,7 +38,7 @@ class Struct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Cookie(Struct):
     name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.\-]+\*?$")]
-    lifetime_days: Annotated[int, msgspec.Meta(ge=0, le=800)]  # 0 = session cookie
+    lifetime_days: Annotated[int, msgspec.Meta(ge=0, le=3650)]  # 0 = session cookie
     purpose: Text
     first_party: bool = True
 
@@ -64,12 +64,26 @@ class FacebookSDK(Struct, tag="facebook_sdk"):
     locale: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}_[A-Z]{2}$")] = "en_US"
 
 
+class GTM(Struct, tag="gtm"):
+    container_id: Annotated[str, msgspec.Meta(pattern=r"^GTM-[A-Z0-9]{4,12}$")]
+    # The categories whose grant loads the container (any one of them); default: the
+    # service's own. The container's tags read the Consent Mode state for the rest.
+    categories: tuple[Slug, ...] = ()
+
+
 class Script(Struct, tag="script"):
     src: Url
+    init: str | None = None  # a vendor's inline snippet, run just before the script
+    ready: str | None = None  # and one run once it has loaded
 
 
-Loader = Union[GA4, GoogleAds, FacebookSDK, Script]
-LOADER_TYPES = ("ga4", "google_ads", "facebook_sdk", "script")
+class Embed(Struct, tag="embed"):
+    """Content the shop embeds itself (<iframe data-category data-src>): the gate shows a
+    click-to-load placeholder naming this service until its category is granted."""
+
+
+Loader = Union[GA4, GoogleAds, FacebookSDK, GTM, Script, Embed]
+LOADER_TYPES = ("ga4", "google_ads", "facebook_sdk", "gtm", "script", "embed")
 
 
 class Service(Struct):
@@ -83,12 +97,44 @@ class Service(Struct):
     privacy_url: Url
     loader: Loader
     cookies: tuple[Cookie, ...] = ()
+    preset: Slug | None = None  # the catalog entry this service was completed from
+    params: dict[str, str] = {}
+
+    @property
+    def loads_with(self) -> tuple[str, ...]:
+        """The categories any one of which, granted, releases this service."""
+        return getattr(self.loader, "categories", ()) or (self.category,)
+
+
+ConsentType = Literal[
+    "ad_storage", "ad_user_data", "ad_personalization", "analytics_storage",
+    "functionality_storage", "personalization_storage", "security_storage",
+]
+# Google Consent Mode types each usual category grants, unless the site says otherwise.
+DEFAULT_CONSENT_MODE: dict[str, tuple[str, ...]] = {
+    "analytics": ("analytics_storage",),
+    "statistics": ("analytics_storage",),
+    "marketing": ("ad_storage", "ad_user_data", "ad_personalization"),
+    "advertising": ("ad_storage", "ad_user_data", "ad_personalization"),
+    "personalisation": ("personalization_storage",),
+    "personalization": ("personalization_storage",),
+    "preferences": ("functionality_storage",),
+    "functional": ("functionality_storage",),
+}
 
 
 class Category(Struct):
     id: Slug
     name: Text
     description: Text
+    # The Consent Mode types this category grants; None: DEFAULT_CONSENT_MODE by id.
+    consent_mode: tuple[ConsentType, ...] | None = None
+
+    @property
+    def consent_types(self) -> tuple[str, ...]:
+        if self.consent_mode is not None:
+            return self.consent_mode
+        return DEFAULT_CONSENT_MODE.get(self.id, ())
 
 
 class Site(Struct):
@@ -105,6 +151,9 @@ class Site(Struct):
     languages: Annotated[tuple[Language, ...], msgspec.Meta(min_length=1)] = ("en",)
     categories: tuple[Category, ...] = ()
     services: tuple[Service, ...] = ()
+    # The shop's own necessary cookies (cart, session, language, CSRF), declared like a
+    # vendor's and shown under "necessary".
+    cookies: tuple[Cookie, ...] = ()
     # The bundle's own "cookie settings" control, in a corner of every page. "none" only
     # when the shop links gatekeeper.show() or [data-gk-open] itself on every page.
     settings_button: Literal["bottom-left", "bottom-right", "none"] = "bottom-left"
@@ -147,13 +196,17 @@ def _check_rules(site: Site) -> None:
     seen = set()
     for i, service in enumerate(site.services):
         if service.id in seen:
-            raise SiteError(f"services[{i}].id: duplicate service id {service.id!r}")
+            hint = f" (preset {service.preset!r} used twice: give one its own `id`)" if service.preset else ""
+            raise SiteError(f"services[{i}].id: duplicate service id {service.id!r}{hint}")
         seen.add(service.id)
-        if service.category not in known:
-            raise SiteError(
-                f"services[{i}].category: unknown category {service.category!r} "
-                f"(expected one of {', '.join(sorted(known))})"
-            )
+        extra = getattr(service.loader, "categories", ())
+        for field, category in (("category", service.category), *(("loader.categories", c) for c in extra)):
+            if category not in known:
+                hint = f"; preset {service.preset!r} proposes it: add the category or set `category`" if service.preset else ""
+                raise SiteError(
+                    f"services[{i}].{field}: unknown category {category!r} "
+                    f"(expected one of {', '.join(sorted(known))}{hint})"
+                )
         if service.category == "necessary" and not isinstance(service.loader, Script):
             raise SiteError(f"services[{i}].category: a tracker loader cannot be 'necessary'")
     if len(set(site.languages)) != len(site.languages):
@@ -179,6 +232,12 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
         raw = tomllib.loads(data.decode() if isinstance(data, bytes) else data)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SiteError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        for i, service in enumerate(raw.get("services", ())):
+            if isinstance(service, dict) and "preset" in service:
+                raw["services"][i] = catalog.expand(service, f"services[{i}]", SUPPORTED_LANGUAGES)
+    except ValueError as exc:
+        raise SiteError(f"{source}: {exc}") from None
     try:
         site = msgspec.convert(raw, Site)
     except msgspec.ValidationError as exc:

@@ -1,6 +1,10 @@
 import json
 
 import pytest
+from starlette.testclient import TestClient
+
+from gatekeeper.app import create_app
+from gatekeeper.settings import Settings
 
 from gatekeeper.cookies import COOKIE_NAME
 
@@ -198,10 +202,46 @@ def test_bots_get_no_record_and_no_cookie(client, records):
     assert records() == []
 
 
-def test_ip_is_truncated(client, records):
-    post(client, decision())
-    ip = records()[0]["ip"]
-    assert ip is None or ip.endswith(".0") or ip.endswith("::")
+def peer_client(settings, peer: str, **overrides) -> TestClient:
+    """A client whose connection comes from `peer`, as uvicorn would report it."""
+    app = create_app(Settings(**{**settings.__dict__, **overrides}))
+    return TestClient(app, base_url="http://testserver", client=(peer, 50000))
+
+
+@pytest.mark.parametrize(
+    ("peer", "stored"),
+    [
+        ("198.51.100.23", "198.51.100.0"),
+        ("2001:db8:cafe:1:2:3:4:5", "2001:db8:cafe::"),
+        ("::ffff:198.51.100.23", "198.51.100.0"),  # IPv4 on a dual-stack socket
+        ("testclient", None),  # not an address: nothing stored rather than something wrong
+    ],
+)
+def test_the_log_keeps_only_the_truncated_address(settings, records, peer, stored):
+    with peer_client(settings, peer) as client:
+        assert post(client, decision()).status_code == 201
+    assert records()[0]["ip"] == stored
+
+
+@pytest.mark.parametrize(
+    ("peer", "headers", "stored", "secure"),
+    [
+        # A listed proxy is believed; the nearest address it did not add is the visitor's.
+        ("10.1.2.3", {"X-Forwarded-For": "192.0.2.9, 203.0.113.77", "X-Forwarded-Proto": "https"}, "203.0.113.0", True),
+        ("10.1.2.3", {"Forwarded": 'for=203.0.113.77;proto=https;by="[2001:db8::1]"'}, "203.0.113.0", True),
+        ("10.1.2.3", {"Forwarded": 'for="[2001:db8:cafe::17]:4711";proto=http'}, "2001:db8:cafe::", False),
+        ("10.1.2.3", {"Forwarded": "for=192.0.2.9, for=10.9.9.9;proto=https"}, "192.0.2.0", False),
+        # Anyone else claiming to be a proxy is not.
+        ("198.51.100.23", {"X-Forwarded-For": "203.0.113.77", "X-Forwarded-Proto": "https"}, "198.51.100.0", False),
+        ("198.51.100.23", {"Forwarded": "for=203.0.113.77;proto=https"}, "198.51.100.0", False),
+    ],
+)
+def test_a_listed_proxy_gives_the_visitors_address_and_scheme(settings, records, peer, headers, stored, secure):
+    with peer_client(settings, peer, forwarded_allow_ips="10.0.0.0/8") as client:
+        response = post(client, decision(), headers=headers, origin=("https" if secure else "http") + "://testserver")
+    assert response.status_code == 201, response.text
+    assert records()[0]["ip"] == stored
+    assert ("; Secure" in response.headers["set-cookie"]) is secure
 
 
 def test_preflight_allows_only_site_origins(client):

@@ -1,6 +1,7 @@
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from gatekeeper.cli import main
@@ -53,15 +54,21 @@ def test_every_setting_is_documented_in_the_readme():
         assert f"`{env_name(name)}`" in readme, f"{env_name(name)} is not documented in README.md"
 
 
-def test_settings_from_environment():
-    settings = Settings.from_env({"GATEKEEPER_PORT": "9001", "GATEKEEPER_SITES_DIR": "/srv/sites"})
-    assert (settings.port, settings.sites_dir) == (9001, "/srv/sites")
-    try:
-        Settings.from_env({"GATEKEEPER_PORT": "eighty"})
-    except SettingsError as exc:
-        assert "GATEKEEPER_PORT: expected a whole number, got 'eighty'" in str(exc)
-    else:
-        raise AssertionError("a bad port was accepted")
+def test_settings_are_read_from_the_environment_by_the_cli_alone():
+    assert not hasattr(Settings, "from_env")  # one parser: click's options and their variables
+    assert "os.environ" not in (REPO / "gatekeeper" / "settings.py").read_text()
+    bad_port = CliRunner().invoke(main, ["serve"], env={"GATEKEEPER_PORT": "eighty"})
+    assert bad_port.exit_code == 2 and "'eighty' is not a valid integer" in bad_port.output
+
+
+@pytest.mark.parametrize(("variable", "value"), [("GATEKEEPER_LOG_LEVEL", "verbose"), ("GATEKEEPER_LOG_FORMAT", "xml")])
+def test_a_setting_outside_its_choices_is_one_line(variable, value):
+    result = CliRunner().invoke(main, ["serve"], env={variable: value})
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (line,) = result.output.splitlines()
+    assert line.startswith(f"gatekeeper: {variable} (--") and f"{value!r} is not one of" in line
+    with pytest.raises(SettingsError):
+        Settings(**{variable.removeprefix("GATEKEEPER_").lower(): value})
 
 
 def test_secret_settings_stay_out_of_repr():

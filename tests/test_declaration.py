@@ -8,7 +8,7 @@ def test_declaration_json_comes_from_the_site_config(client):
     assert declaration["consent_cookie"] == {"name": "gk_consent", "lifetime_days": 182, "category": "necessary"}
     services = {s["id"]: s for s in declaration["services"]}
     assert services["google-analytics"]["trackers"] == ["ga4", "gtm"]
-    assert services["facebook-login"]["trackers"] == ["facebook"]
+    assert services["facebook-login"]["trackers"] == ["facebook_sdk"]
     assert services["nosto"]["trackers"] == ["nosto"]  # a plain script loader, classified by its URL
     ga = {c["name"]: c for c in services["google-analytics"]["cookies"]}
     assert ga["_ga_*"]["lifetime_days"] == 730 and ga["_ga"]["purpose"]["fr"] == "Distingue les visiteurs"

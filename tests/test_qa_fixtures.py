@@ -1,7 +1,6 @@
 import pytest
 
 from gatekeeper.qa_fixtures import PAGES
-from gatekeeper.settings import Settings
 
 
 def test_qa_pages_are_off_by_default(client):
@@ -24,9 +23,3 @@ def test_qa_index_lists_every_page_and_unknown_ones_are_404(make_client):
     index = client.get("/qa/").text
     assert all(f'href="/qa/{name}"' in index for name in PAGES)
     assert client.get("/qa/nothing-here").status_code == 404
-
-
-def test_qa_fixtures_setting_reads_the_environment():
-    assert Settings.from_env({"GATEKEEPER_QA_FIXTURES": "1"}).qa_fixtures is True
-    assert Settings.from_env({"GATEKEEPER_QA_FIXTURES": "false"}).qa_fixtures is False
-    assert Settings.from_env({}).qa_fixtures is False

@@ -61,7 +61,7 @@ def test_minimal_site_gets_defaults():
         (("[[services]]", "[[categories]]\nid = \"analytics\"\nname = \"x\"\ndescription = \"y\"\n\n[[services]]"),
          "shop.toml: categories[1].id: duplicate category id 'analytics'"),
         (('name = "Shop"', 'name = "Shop"\nsettings_button = "top"'), "shop.toml: settings_button: Invalid enum value 'top'"),
-        (('loader = { type = "ga4"', 'loader = { type = "pixel"'), "shop.toml: services[0].loader.type: Invalid value 'pixel' (expected one of ga4, google_ads, facebook_sdk, script)"),
+        (('loader = { type = "ga4"', 'loader = { type = "pixel"'), "shop.toml: services[0].loader.type: Invalid value 'pixel' (expected one of ga4, google_ads, facebook_sdk, gtm, script, embed)"),
     ],
 )
 def test_errors_name_file_field_and_expectation(change, message):

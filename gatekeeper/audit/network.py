@@ -6,6 +6,7 @@ Shared by `gatekeeper audit`, the pytest plugin and the e2e harness.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Page, Request, Route
 
+from ..catalog import catalog
 from ..trackers import Vendor, vendor_for_url
 
 STANDINS = Path(__file__).resolve().parent.parent / "standins"
@@ -25,6 +27,8 @@ def standin_for(url: str) -> str | None:
     host, path = (parts.hostname or "").lower(), parts.path
     if host.endswith("googletagmanager.com") and path.rstrip("/").endswith("/gtag/js"):
         return "gtag.js"
+    if host.endswith("googletagmanager.com") and path == "/gtm.js":
+        return "gtm.js"
     if host == "connect.facebook.net" and path.endswith("/fbevents.js"):
         return "fbevents.js"
     if host == "connect.facebook.net" and (path.endswith("/sdk.js") or path.endswith("/sdk/debug.js")):
@@ -34,19 +38,45 @@ def standin_for(url: str) -> str | None:
     return None
 
 
+def preset_standin(vendor_id: str, resource_type: str, templates: dict[str, str]) -> tuple[str, str] | None:
+    """(body, content type) standing in for a catalog vendor's script or embedded page:
+    it sets the preset's declared cookies and, for a script, calls the preset's hosts."""
+    preset = catalog().get(vendor_id)
+    if preset is None:
+        return None
+    kind = {"script": "script", "document": "embed"}.get(resource_type)
+    if kind is None or (kind == "embed") != (preset.loader.type == "embed"):
+        return None
+    first_party = kind == "script"
+    config = {
+        "id": preset.id,
+        "cookies": [[c.name.replace("*", "gk"), c.lifetime_days] for c in preset.cookies if c.first_party == first_party],
+        "hosts": [h.host.replace("*.", "").replace(".*", ".com") for h in preset.hosts if h.path is None],
+    }
+    declared = f"var GK_STANDIN = {json.dumps(config)};\n"
+    if kind == "script":
+        return declared + templates["preset.js"], "application/javascript"
+    return templates["embed.html"].replace("<script>\n", "<script>\n" + declared), "text/html"
+
+
 def route_trackers(context: BrowserContext) -> None:
-    """Answer every tracker request locally: scripts by their stand-in, the rest 204."""
-    scripts = {p.name: p.read_text(encoding="utf-8") for p in STANDINS.glob("*.js")}
+    """Answer every tracker request locally: scripts by their stand-in (a vendor's own, or
+    the catalog's generic one), embedded pages by the catalog's, the rest 204."""
+    scripts = {p.name: p.read_text(encoding="utf-8") for p in STANDINS.iterdir() if p.suffix in (".js", ".html")}
 
     def handle(route: Route, request: Request) -> None:
-        if vendor_for_url(request.url) is None:
+        vendor = vendor_for_url(request.url)
+        if vendor is None:
             route.continue_()
             return
         name = standin_for(request.url)
-        if name is None:
-            route.fulfill(status=204, body="", headers={"access-control-allow-origin": "*"})
-        else:
+        generic = None if name else preset_standin(vendor.id, request.resource_type, scripts)
+        if name is not None:
             route.fulfill(status=200, body=scripts[name], content_type="application/javascript")
+        elif generic is not None:
+            route.fulfill(status=200, body=generic[0], content_type=generic[1])
+        else:
+            route.fulfill(status=204, body="", headers={"access-control-allow-origin": "*"})
 
     context.route("**/*", handle)
 

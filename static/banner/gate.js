@@ -20,7 +20,7 @@ w.gtag = w.gtag || gtag
 gtag('consent', 'default', {
   ad_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied',
   analytics_storage: 'denied', functionality_storage: 'denied',
-  personalization_storage: 'denied', security_storage: 'denied',
+  personalization_storage: 'denied', security_storage: 'denied', wait_for_update: 500,
 })
 
 const allows = (category) => category === 'necessary' || !!(decision && decision.categories[category])
@@ -65,27 +65,31 @@ function deleteCookies(category) {
   }
 }
 
-function consentUpdate(categories) {
-  const state = (granted) => granted ? 'granted' : 'denied'
-  // Every decision keeps `necessary`, which covers the shop's own functional and security storage.
-  const update = {
-    functionality_storage: 'granted', security_storage: 'granted',
-    analytics_storage: state(categories.analytics),
-    ad_storage: state(categories.marketing),
-    ad_user_data: state(categories.marketing),
-    ad_personalization: state(categories.marketing),
-  }
-  if ('personalisation' in categories) update.personalization_storage = state(categories.personalisation)
+// Each Consent Mode type is granted when a category the site maps to it is (CONFIG.modes);
+// `necessary` keeps the shop's own functional and security storage.
+function consentUpdate() {
+  const update = { functionality_storage: 'granted', security_storage: 'granted' }
+  for (const t in CONFIG.modes) update[t] = CONFIG.modes[t].some(allows) ? 'granted' : 'denied'
   gtag('consent', 'update', update)
 }
 
-function addScript(src) {
+function script(text) {
+  const el = doc.createElement('script')
+  el.nonce = nonce
+  el.text = text
+  return doc.head.appendChild(el)
+}
+
+// A vendor's script, after its `init` snippet (a command queue) and before its `ready` one.
+function addScript(src, init, ready) {
   if (loaded.has(src)) return
   loaded.add(src)
+  /*@snippets*/if (init) script(init)/*@*/
   const el = doc.createElement('script')
   el.src = src
   el.async = true
   el.nonce = nonce
+  /*@snippets*/if (ready) el.onload = () => script(ready)/*@*/
   doc.head.appendChild(el)
 }
 
@@ -109,6 +113,13 @@ function loadGtag(ids) {
   }
 }
 
+/*@gtm*/// The container comes after Consent Mode's default; its tags read every later update.
+function loadGtm(id) {
+  const src = 'https://www.googletagmanager.com/gtm.js?id=' + id
+  if (!loaded.has(src)) w.dataLayer.push({ 'gtm.start': Date.now(), event: 'gtm.js' })
+  addScript(src)
+}
+/*@*/
 // The shop's own tags: <script type="text/plain" data-category>, <iframe data-src> and
 // placeholders [data-gk-allow] that stand in for content until their category is granted.
 const HELD = 'script[type="text/plain"][data-category],iframe[data-category][data-src],[data-gk-allow]'
@@ -136,10 +147,11 @@ function activateWithin(root) {
 function release() {
   const gtagIds = []
   for (const s of CONFIG.services) {
-    if (!allows(s.category)) continue
+    if (!(s.any || [s.category]).some(allows)) continue
     if (s.type === 'ga4' || s.type === 'google_ads') gtagIds.push(s.id)
     else if (s.type === 'facebook_sdk') loadFacebook(s)
-    else addScript(s.src)
+    /*@gtm*/else if (s.type === 'gtm') loadGtm(s.id)/*@*/
+    else addScript(s.src, s.init, s.ready)
   }
   loadGtag(gtagIds)
   activateWithin(doc)
@@ -152,14 +164,16 @@ function emit(name, detail) {
 function apply(next) {
   const before = optional.filter(allows).join()
   decision = next
-  const categories = next ? next.categories : decisionOf([], null).categories
-  consentUpdate(categories)
-  for (const c of optional) if (!categories[c]) deleteCookies(c)
+  consentUpdate()
+  for (const c of optional) if (!allows(c)) deleteCookies(c)
   if (next) {
     release()
     emit('consent', next)
   }
-  if (optional.filter(allows).join() !== before) emit('change', next)
+  const granted = optional.filter(allows)
+  // For GTM triggers: on load from the cookie, after each decision and after a withdrawal.
+  w.dataLayer.push({ event: 'gatekeeper_consent', gatekeeper_categories: granted })
+  if (granted.join() !== before) emit('change', next)
 }
 
 function send(method, body) {
