@@ -13,13 +13,10 @@ import re
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .server import REPO
+from .server import REPO, stop_process, wait_answering
 
 SHOP_HOST = "127.0.0.2"
 FRAMEWORKS = ("flask", "django", "starlette")
@@ -37,11 +34,15 @@ def write_site(sites_dir: Path, gatekeeper: str, shop_origins: list[str]) -> Non
     text = (REPO / "sites" / "ecomarket.toml").read_text()
     origins = ", ".join(f'"{o}"' for o in shop_origins)
     text = re.sub(r"^origins = .*$", f"origins = [{origins}]", text, count=1, flags=re.M)
-    text = text.replace(
-        '  { name = "_ga_*", lifetime_days = 730,',
+    declared = 'params = { measurement_id = "G-ECOM12345" }\n'
+    assert declared in text, "the reference site's GA4 service changed: update write_site"
+    text = text.replace(declared, declared + (
+        'cookies = [\n'
+        '  { name = "_ga", lifetime_days = 730, purpose = "Distinguishes visitors" },\n'
+        '  { name = "_ga_*", lifetime_days = 730, purpose = "Keeps the session state" },\n'
         '  { name = "FPID", lifetime_days = 395, purpose = "Server-side measurement id (HttpOnly)" },\n'
-        '  { name = "_ga_*", lifetime_days = 730,',
-    )
+        ']\n'
+    ))
     text += f'\n[csp]\ngatekeeper = "{gatekeeper}"\n'
     sites_dir.mkdir(parents=True, exist_ok=True)
     (sites_dir / "ecomarket.toml").write_text(text)
@@ -72,27 +73,10 @@ class Shop:
             )
 
     def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.framework} shop exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/product/1", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.framework} shop not ready within {timeout:.0f}s:\n{self.log()}")
+        wait_answering(self.process, f"{self.url}/product/1", timeout, self.log)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else "(no log)"

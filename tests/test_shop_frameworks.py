@@ -8,7 +8,7 @@ import pytest
 
 from gatekeeper.tokens import ConsentToken, TokenSigner
 
-from conftest import SITES_DIR
+from conftest import REPO, SITES_DIR
 
 KEYS = "shop-key"
 
@@ -133,3 +133,14 @@ def test_flask_undecided_visitor_gets_the_http_only_cookie_expired(flask_app):
     response = client.get("/api")
     assert response.json == {"analytics": False, "decided": False}
     assert response.headers.getlist("Set-Cookie") == ['_ga_ABC123=""; Max-Age=0; Path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax']
+
+
+# --- the README shows the shops the browser tests run ------------------------------------
+
+@pytest.mark.parametrize("example", ["flask_shop.py", "django_shop.py", "starlette_shop.py"])
+def test_readme_shows_each_example_shop_exactly(example):
+    readme = (REPO / "README.md").read_text()
+    marker = f"<!-- examples/{example} -->\n```python\n"
+    assert marker in readme, f"README has no block for examples/{example}"
+    shown = readme.split(marker, 1)[1].split("\n```\n", 1)[0] + "\n"
+    assert shown == (REPO / "examples" / example).read_text()
