@@ -190,7 +190,7 @@ class DemoSite:
 
 SITES = {
     "ecomarket": DemoSite(
-        "ecomarket", ("nl", "fr", "en"), ("analytics", "marketing", "social", "personalisation"),
+        "ecomarket", ("nl", "fr", "en", "de"), ("analytics", "marketing", "social", "personalisation"),
         ga4="G-ECOM12345", google_ads="AW-987654321",
     ),
     "locomail": DemoSite("locomail", ("nl", "en"), ("analytics",), ga4="G-LOCO67890"),
@@ -198,8 +198,8 @@ SITES = {
 
 SITE_LANGUAGES = [(site.id, lang) for site in SITES.values() for lang in site.languages]
 
-REJECT_LABELS = {"nl": "Alles weigeren", "fr": "Tout refuser", "en": "Reject all"}
-ACCEPT_LABELS = {"nl": "Alles accepteren", "fr": "Tout accepter", "en": "Accept all"}
+REJECT_LABELS = {"nl": "Alles weigeren", "fr": "Tout refuser", "en": "Reject all", "de": "Alle ablehnen"}
+ACCEPT_LABELS = {"nl": "Alles accepteren", "fr": "Tout accepter", "en": "Accept all", "de": "Alle akzeptieren"}
 
 # The tracker vendors each category may bring; Google Tag Manager (a gtag.js without a
 # recognisable id) comes with either Google category.

@@ -1,6 +1,7 @@
 """`gatekeeper audit`: both demo shops pass clean (exit 0), each broken QA page fails with
-the finding that names its rule, vendor and URL (exit 1), and a page that cannot be
-audited exits 2 with a clear message.
+the finding that names its rule, vendor and URL (exit 1), trackers on a page without a
+banner are rules 1 and 4 (exit 1), late tags are caught with their trigger time, and only
+a page that cannot be loaded exits 2.
 """
 
 from __future__ import annotations
@@ -29,15 +30,19 @@ def audits(qa_server, tmp_path_factory):
     """Every audit run of this module, started at once, two at a time: an audit spends
     most of its time waiting for the network to settle. Each run: (result, its folder).
     """
+    # A short --dwell: the page clock does the waiting, the real wait stays bounded.
     runs = {
-        "broken": ["--offline-trackers", *map(qa_server.qa_url, EXPECTED), "--json", "audit.json"],
-        "demo": ["--offline-trackers", qa_server.page_url("ecomarket"), qa_server.page_url("locomail"),
+        "broken": ["--offline-trackers", "--dwell", "3", *map(qa_server.qa_url, EXPECTED), "--json", "audit.json"],
+        "demo": ["--offline-trackers", "--dwell", "3", qa_server.page_url("ecomarket"), qa_server.page_url("locomail"),
                  "--json", "audit.json", "--html", "audit.html"],
-        "crawl": ["--offline-trackers", "--crawl", "1", qa_server.qa_url("no-reject"), "--json", "audit.json"],
-        "cannot": [f"http://127.0.0.1:{free_port()}/shop", qa_server.qa_url("no-banner"), "--json", "audit.json"],
+        "crawl": ["--offline-trackers", "--dwell", "1", "--crawl", "1", qa_server.qa_url("no-reject"), "--json", "audit.json"],
+        "no banner": ["--offline-trackers", "--dwell", "1", qa_server.qa_url("no-banner"), qa_server.qa_url("trackers-no-banner"),
+                      "--json", "audit.json"],
+        "late": ["--offline-trackers", "--dwell", "15", qa_server.qa_url("late-tags"), "--json", "audit.json"],
+        "cannot": [f"http://127.0.0.1:{free_port()}/shop", "--json", "audit.json"],
     }
     with ThreadPoolExecutor(max_workers=2) as pool:
-        folders = {name: tmp_path_factory.mktemp(f"audit-{name}") for name in runs}
+        folders = {name: tmp_path_factory.mktemp(f"audit-{name.replace(' ', '-')}") for name in runs}
         futures = {name: pool.submit(run_audit, *args, cwd=folders[name]) for name, args in runs.items()}
         yield {name: (lambda name=name: (futures[name].result(), folders[name])) for name in runs}
 
@@ -119,15 +124,54 @@ def test_report_has_every_request_and_cookie(broken_audit, qa_server):
     assert len(reject["visited"]) == 3  # the reloaded page and two same-site pages
 
 
-def test_pages_that_cannot_be_audited_exit_2(audits, qa_server):
+def test_only_a_page_that_cannot_be_loaded_exits_2(audits, qa_server):
     result, folder = audits["cannot"]()
     assert result.returncode == 2, explain(result, qa_server)
-    unreachable, no_banner = json.loads((folder / "audit.json").read_text())["pages"]
+    [unreachable] = json.loads((folder / "audit.json").read_text())["pages"]
     url = unreachable["url"]
     assert f"NOT AUDITED  {url}: could not load {url}: net::ERR_CONNECTION_REFUSED" in result.stdout
-    assert f"NOT AUDITED  {no_banner['url']}: no consent banner found" in result.stdout
-    assert "2 page(s): 0 clean, 0 with violations, 2 not audited · exit 2 (some pages could not be audited)" in result.stdout
-    assert no_banner["status"] == "not audited" and "no consent banner found" in no_banner["error"]
+    assert "1 page(s): 0 clean, 0 with violations, 1 not audited · exit 2 (some pages could not be audited)" in result.stdout
+    assert unreachable["status"] == "not audited" and unreachable["scenarios"] == []
+
+
+def test_trackers_without_a_banner_break_rules_1_and_4(audits, qa_server):
+    result, folder = audits["no banner"]()
+    assert result.returncode == 1, explain(result, qa_server)
+    quiet, leaking = json.loads((folder / "audit.json").read_text())["pages"]
+    # No trackers, no banner: nothing to consent to, so clean, with a note saying so.
+    assert quiet["status"] == "clean" and quiet["banner"] is None and quiet["findings"] == []
+    assert "no tracker was seen before any choice, so none was needed" in quiet["notes"][0]
+    # Trackers, no banner: the first scenario still ran and reports what loaded.
+    assert leaking["status"] == "violations" and leaking["error"] is None
+    assert [s["name"] for s in leaking["scenarios"]] == ["before consent"]
+    rules = {(f["rule"], f["vendor_id"]) for f in leaking["findings"]}
+    assert {(1, "ga4"), (2, "ga4"), (4, None)} <= rules
+    assert "rule 4 (Reject on the first layer) · consent banner · no way to refuse: Google Analytics 4 before any choice" in result.stdout
+    assert "2 page(s): 1 clean, 1 with violations, 0 not audited · exit 1" in result.stdout
+
+
+# The late-tags page: url fragment -> (vendor, the trigger, the page time window in seconds)
+LATE = {
+    "qa=timer-1500ms": ("microsoft_clarity", {"load", "timer", "after dwell"}, (1.4, 4.0)),
+    "en=timer_12s": ("ga4", {"timer"}, (12.0, 15.0)),  # the checkpoint it fired by; 15: the dwell's end
+    "qa=idle": ("google_ads", {"load", "timer"}, (0.0, 4.0)),
+    "ev=ScrollDepth90": ("meta_pixel", {"scroll"}, (0.0, 6.0)),
+}
+
+
+@pytest.mark.parametrize("fragment", LATE)
+def test_late_tags_are_caught_with_their_trigger_time(audits, qa_server, fragment):
+    result, folder = audits["late"]()
+    assert result.returncode == 1, explain(result, qa_server)
+    [page] = json.loads((folder / "audit.json").read_text())["pages"]
+    vendor, triggers, (earliest, latest) = LATE[fragment]
+    before = page["scenarios"][0]
+    [request] = [r for r in before["requests"] if fragment in r["url"]]
+    assert request["vendor"] == vendor and request["trigger"] in triggers, request
+    assert earliest <= request["page_time"] <= latest, request
+    [finding] = [f for f in page["findings"] if f["scenario"] == "before consent" and fragment in f["url"]]
+    assert finding["rule"] == 1 and finding["when"] == f"{request['trigger']}, page time {request['page_time']:.1f} s"
+    assert f"{finding['url']} · sent {finding['when']}" in result.stdout
 
 
 def test_crawl_follows_same_site_links(audits, qa_server):

@@ -12,6 +12,7 @@ GPC_NOTES = {
     "nl": "Global Privacy Control-signaal",
     "fr": "signal Global Privacy Control",
     "en": "Global Privacy Control signal",
+    "de": "Global-Privacy-Control-Signal",
 }
 
 
@@ -24,7 +25,7 @@ def gpc_context(browser, tracker_log):
     ctx.close()
 
 
-@pytest.mark.parametrize("lang", ["nl", "fr"])
+@pytest.mark.parametrize("lang", ["nl", "fr", "de"])
 def test_20_gpc_presets_marketing_off_with_a_note_and_never_grants(lang, server, gpc_context, tracker_log):
     page = gpc_context.new_page()
     open_demo(page, server, "ecomarket", lang=lang)

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from gatekeeper.audit import labels
+
 from .harness import BANNER, SITES, banner_texts, normalised, open_demo, wait_for_banner
 
 VIEWPORTS = [(1280, 800), (375, 667)]
@@ -125,19 +127,9 @@ def test_05_equal_weight(site, server, context, page):
 
 
 # Confirm-shaming: making the refusal sound foolish, costly or careless (EDPB taskforce,
-# "deceptive button wording"). Compared in lower case with straight apostrophes.
-SHAMING = {
-    "nl": ("nee bedankt", "nee, ik", "ik wil geen", "ik heb liever", "ik betaal liever", "liever niet",
-           "mis je", "mis niets", "mis geen", "kan me niet schelen", "maakt me niet uit", "slechtere ervaring",
-           "minder relevant", "weet u het zeker", "weet je het zeker", "jammer"),
-    "fr": ("non merci", "je préfère", "je ne veux pas", "je m'en fiche", "ça m'est égal", "manquer",
-           "expérience dégradée", "moins pertinent", "êtes-vous sûr", "dommage"),
-    "en": ("no thanks", "i don't", "i do not", "i don't care", "i prefer", "i'd rather", "miss out",
-           "you'll miss", "worse experience", "less relevant", "irrelevant", "are you sure", "i'm fine with"),
-}
-# Every language's phrases apply to every language: a French phrase in a Dutch banner is
-# still shaming (and a sign of a mixed-up override).
-ALL_SHAMING = tuple(phrase for phrases in SHAMING.values() for phrase in phrases)
+# "deceptive button wording"): the audit's phrases (gatekeeper/audit/labels.py), every
+# language's applied to every language — a French phrase in a Dutch banner is still
+# shaming (and a sign of a mixed-up override).
 
 @pytest.mark.parametrize("site", sorted(SITES))
 def test_06_neutral_wording(site, server, context, page):
@@ -148,7 +140,7 @@ def test_06_neutral_wording(site, server, context, page):
         focused = page.evaluate("() => document.querySelector('gatekeeper-banner').shadowRoot.activeElement?.dataset.gk")
         assert focused != "accept", f"{site} {lang}: accept is focused on open"
         assert_equal_weight(page, f"{site} {lang}")
-        text = normalised(banner_texts(page))
+        text = banner_texts(page)
         assert page.locator(f"{BANNER} [data-layer=prefs] input[type=checkbox]").count() > 0, "preferences not read"
-        found = [phrase for phrase in ALL_SHAMING if phrase in text]
-        assert found == [], f"{site} {lang}: confirm-shaming wording {found} in {text!r}"
+        found = labels.match(text, labels.SHAMING_PHRASES)
+        assert found is None, f"{site} {lang}: confirm-shaming wording {found!r} in {normalised(text)!r}"

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import charts, export, monitor, receipts, retention, stats
+from . import anchors, charts, export, monitor, receipts, retention, stats
 from .admin_auth import LOGIN_COOKIE, PATH, keep_login_token, login_token, same_origin, tokens_match
 from .settings import env_name
 from .templating import templates
@@ -120,7 +120,8 @@ async def logout(request: Request) -> Response:
 async def index(request: Request) -> Response:
     sites = request.app.state.sites
     summaries = await stats.summaries(request.app.state.engine, list(sites))
-    return _page(request, "admin_index.html", sites=sites, summaries=summaries)
+    chains = await anchors.statuses(request.app.state.engine, list(sites))
+    return _page(request, "admin_index.html", sites=sites, summaries=summaries, chains=chains)
 
 
 @guarded

@@ -56,7 +56,7 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
     async def lifespan(app: Starlette):
         await migrate(engine)
         await consent_log.start()
-        await archive_banner_texts(engine, sites, app.state.bundles)
+        await archive_banner_texts(consent_log, sites, app.state.bundles)
         try:
             yield
         finally:

@@ -1,4 +1,5 @@
-"""Serving the bundle: `/gk/<site>.js` revalidates, `/gk/<site>.<digest>.js` is immutable.
+"""Serving the bundle: `/gk/<site>.js` revalidates, `/gk/<site>.<digest>.js` is immutable;
+either with `?lang=<lang>` holds only that language's banner.
 
 Bodies are precompressed at start-up (bundle.py); here we only pick the coding the client
 accepts and answer 304 when its copy is current. An unknown site still gets JavaScript,
@@ -71,7 +72,7 @@ def _script(request: Request, cache_control: str) -> Response:
     bundle = request.app.state.bundles.get(site_id)
     if bundle is None:
         return unknown_site(site_id)
-    response = serve(request, bundle, JS, cache_control)
+    response = serve(request, bundle.in_language(request.query_params.get("lang")), JS, cache_control)
     metrics.bundle_requests.labels(site_id, "not_modified" if response.status_code == 304 else "full").inc()
     # The bundle reads the cookie without its key; a forged one is cleared here. The plain
     # URL is revalidated on every page view, so there a forgery never outlives one; the
@@ -89,7 +90,7 @@ async def script(request: Request) -> Response:
 async def hashed_script(request: Request) -> Response:
     bundle = request.app.state.bundles.get(request.path_params["site"])
     # An old digest (after a deploy) gets the current bundle, but not for a year.
-    current = bundle is not None and request.path_params["digest"] == bundle.digest
+    current = bundle is not None and request.path_params["digest"] == bundle.in_language(request.query_params.get("lang")).digest
     return _script(request, IMMUTABLE if current else REVALIDATE)
 
 

@@ -1,8 +1,10 @@
 """The per-site bundle: banner code, banner markup, CSS and public config in one script.
 
-Built once at start-up, minified and precompressed. Every visitor downloads the first
-layer of each language (the page's language is only known in the browser); the
-preferences layer, the longest text, is fetched in the page's language on first open.
+Built once at start-up, minified and precompressed. `/gk/<site>.js` holds the first
+layer of every language (the page's language is then only known in the browser);
+`/gk/<site>.js?lang=<lang>`, for shops that know their page's language, holds that one
+only. The preferences layer, the longest text, is fetched in the banner's language on
+first open.
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ class Bundle(Asset):
     # Language -> the preferences layer with its own CSS, as JSON {"css", "html"}, served
     # from /gk/<site>/prefs/<lang>.json on first open.
     prefs: Mapping[str, Asset]
+    # Language -> the bundle with that language's first layer only (/gk/<site>.js?lang=).
+    languages: Mapping[str, Asset]
+
+    def in_language(self, language: str | None) -> Asset:
+        """The bundle for a page in `language`; every language's when it names none we have."""
+        return self.languages.get(language or "", self)
 
 
 def _static(name: str) -> str:
@@ -182,12 +190,13 @@ def build_bundle(site: Site) -> Bundle:
     config = _json(public_config(site))
     css = _minified_css(_static("banner.css"))
     prefs_css = _minified_css(_static("prefs.css"))
-    source = (
-        f'(()=>{{"use strict";const CONFIG={config},'
-        f"MARKUP={_json(first)},CSS={_json(css)};\n"
-        f'{_only(_static("gate.js"), features(site))}\n{_static("banner.js")}\n}})();\n'
-    )
-    asset = Asset.of(_minified_js(source).encode("utf-8"))
+    code = f'{_only(_static("gate.js"), features(site))}\n{_static("banner.js")}\n'
+
+    def script(markup: dict[str, str]) -> Asset:
+        source = f'(()=>{{"use strict";const CONFIG={config},MARKUP={_json(markup)},CSS={_json(css)};\n{code}}})();\n'
+        return Asset.of(_minified_js(source).encode("utf-8"))
+
+    asset = script(first)
     shown = {lang: _shown(first[lang], prefs[lang], config) for lang in site.languages}
     return Bundle(
         **vars(asset),
@@ -195,4 +204,5 @@ def build_bundle(site: Site) -> Bundle:
         texts=MappingProxyType(shown),
         text_hashes=MappingProxyType({lang: hashlib.sha256(html.encode("utf-8")).hexdigest() for lang, html in shown.items()}),
         prefs=MappingProxyType({lang: Asset.of(_json({"css": prefs_css, "html": html}).encode("utf-8")) for lang, html in prefs.items()}),
+        languages=MappingProxyType({lang: script({lang: html}) for lang, html in first.items()}),
     )

@@ -145,7 +145,8 @@ def check(sites_dir: str) -> None:
         click.echo(
             f"ok  {site_id}: {len(site.category_ids)} categories, {len(site.services)} services, "
             f"languages {', '.join(site.languages)}, revision {site.revision}, "
-            f"bundle {len(bundles[site_id].gzip)} bytes gzipped"
+            f"bundle {len(bundles[site_id].gzip)} bytes gzipped "
+            f"({', '.join(f'{lang} {len(a.gzip)}' for lang, a in bundles[site_id].languages.items())} with ?lang=)"
         )
 
 
@@ -166,3 +167,8 @@ from .log_commands import export, purge, secret  # noqa: E402  (they use setting
 main.add_command(export)
 main.add_command(purge)
 main.add_command(secret)
+
+from .chain_commands import anchor, verify  # noqa: E402
+
+main.add_command(verify)
+main.add_command(anchor)

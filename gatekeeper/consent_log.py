@@ -2,7 +2,8 @@
 
 Writes go through one writer task that commits whatever has queued up while the
 previous commit was in flight (group commit): under load many decisions share one
-fsync, and each caller still waits for the commit that holds its own record.
+fsync, and each caller still waits for the commit that holds its own record. The same
+transaction links every record into its site's hash chain (chain_store.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import metrics
+from .chain import Linked
+from .chain_store import Entry, store_for
 from .db import consent_records
 
 log = logging.getLogger("gatekeeper.log")
@@ -48,63 +51,71 @@ class LogClosed(Exception):
 
 
 class ConsentLog:
+    """Appends records (and first-seen banner texts) to the chained log, in batches."""
+
     def __init__(self, engine: AsyncEngine, max_batch: int = MAX_BATCH) -> None:
         self.engine = engine
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[ConsentRecord, asyncio.Future]] | None = None
+        self.store = store_for(engine.url)
+        self._pending: list[tuple[Entry, asyncio.Future]] = []
+        self._wake = asyncio.Event()
+        self._open = False
         self._writer: asyncio.Task | None = None
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
+        await self.store.open()
+        self._wake = asyncio.Event()
+        self._open = True
         self._writer = asyncio.create_task(self._write_forever(), name="consent-log-writer")
 
     async def stop(self) -> None:
         """Commit what is queued, then stop."""
-        if self._writer is None or self._queue is None:
+        if self._writer is None:
             return
-        queue, self._queue = self._queue, None
-        await queue.join()
-        self._writer.cancel()
-        try:
-            await self._writer
-        except asyncio.CancelledError:
-            pass
+        self._open = False
+        self._wake.set()
+        await self._writer
         self._writer = None
+        await self.store.close()
+        log.info("consent log: %s", self.store.timings.summary())
 
-    async def append(self, record: ConsentRecord) -> None:
-        """Returns once the record is committed; raises if the commit failed."""
-        if self._queue is None:
+    async def append(self, record: ConsentRecord) -> Linked:
+        """Returns the record's chain position once it is committed; raises if it is not."""
+        return await self._enqueue(("consent", record.row()))
+
+    async def archive_text(self, fields: dict) -> Linked | None:
+        """Chains a banner text the first time it is seen; None when it is archived already."""
+        return await self._enqueue(("text", fields))
+
+    async def _enqueue(self, entry: Entry):
+        if not self._open:
             raise LogClosed("the consent log is not running")
         done = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((record, done))
-        await done
+        self._pending.append((entry, done))
+        self._wake.set()
+        return await done
 
     async def _write_forever(self) -> None:
-        queue = self._queue
-        assert queue is not None
-        while True:
-            batch = [await queue.get()]
-            while len(batch) < self.max_batch and not queue.empty():
-                batch.append(queue.get_nowait())
-            started = time.perf_counter()
-            try:
-                async with self.engine.begin() as connection:
-                    await connection.execute(sa.insert(consent_records), [record.row() for record, _ in batch])
-            except Exception as exc:  # every waiter learns its record was not written
-                metrics.write_failures.inc()
-                log.exception("consent log write of %d records failed", len(batch))
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-            else:
-                metrics.commit_seconds.observe(time.perf_counter() - started)
-                metrics.commit_batch.observe(len(batch))
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
-            finally:
-                for _ in batch:
-                    queue.task_done()
+        while self._open or self._pending:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+                started = time.perf_counter()
+                try:
+                    linked = await self.store.write([entry for entry, _ in batch])
+                except Exception as exc:  # every waiter learns its record was not written
+                    metrics.write_failures.inc()
+                    log.exception("consent log write of %d entries failed", len(batch))
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    metrics.commit_seconds.observe(time.perf_counter() - started)
+                    metrics.commit_batch.observe(len(batch))
+                    for i, (_, done) in enumerate(batch):
+                        if not done.done():
+                            done.set_result(linked.get(i))
 
     async def records_for(self, consent_id: str) -> list[ConsentRecord]:
         """Every record of one consent id, oldest first."""

@@ -19,6 +19,16 @@ from .extras import MissingExtra, require
 
 metadata = sa.MetaData()
 
+
+def _chained() -> list[sa.Column]:
+    """A chain entry's position in its site's hash chain (chain.py)."""
+    return [
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("record_hash", sa.String(64), nullable=False),
+    ]
+
+
 consent_records = sa.Table(
     "consent_records",
     metadata,
@@ -36,7 +46,9 @@ consent_records = sa.Table(
     sa.Column("ua_os", sa.String(40), nullable=False),
     sa.Column("ua_device", sa.String(10), nullable=False),
     sa.Column("ip", sa.String(45), nullable=True),  # truncated: /24 or /48
+    *_chained(),
     sa.Index("ix_consent_records_site_created_at", "site", "created_at"),
+    sa.Index("ix_consent_records_site_seq", "site", "seq"),
 )
 
 # Every banner text a record may point at, kept so a receipt can show what was shown:
@@ -50,6 +62,48 @@ banner_texts = sa.Table(
     sa.Column("revision", sa.Integer(), nullable=False),
     sa.Column("markup", sa.Text(), nullable=False),
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+    *_chained(),  # a text enters its site's chain when first archived
+)
+
+# The newest position of each site's chain, updated in the transaction that extends it;
+# writers lock this row, so several servers on one PostgreSQL keep one linear chain.
+chain_heads = sa.Table(
+    "chain_heads",
+    metadata,
+    sa.Column("site", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("record_hash", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _chain_point(name: str, *columns: sa.Column) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("site", sa.String(40), nullable=False, index=True),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("record_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        *columns,
+    )
+
+
+# A purge first records where the chain now starts: verification begins there.
+chain_checkpoints = _chain_point(
+    "chain_checkpoints",
+    sa.Column("last_id", sa.BigInteger(), nullable=True),  # the last purged record's id
+    sa.Column("purged", sa.BigInteger(), nullable=False),  # records this purge deletes
+)
+# Heads printed by `gatekeeper anchor` to be published.
+chain_anchors = _chain_point("chain_anchors", sa.Column("record_id", sa.BigInteger(), nullable=True))
+# Each `gatekeeper verify` run's outcome, shown in the admin (seq/record_hash: the head it reached).
+chain_verifications = _chain_point(
+    "chain_verifications",
+    sa.Column("ok", sa.Boolean(), nullable=False),
+    sa.Column("checked", sa.BigInteger(), nullable=False),
+    sa.Column("problem", sa.Text(), nullable=True),
 )
 
 # The consent monitor (monitor.py): counts of CSP violation reports, never a report itself.

@@ -69,7 +69,8 @@ def _render(request: Request, template: str, site: Site, lang: str, **context) -
             "site": site,
             "lang": lang,
             "t": site_texts(site, lang),
-            "ui": demo_data()["ui"][lang],
+            # A language the demo shop has no words for (a site's own) shows it in English.
+            "ui": demo_data()["ui"].get(lang) or demo_data()["ui"]["en"],
             "nonce": nonce,
             "products": products,
             "cart": cart,

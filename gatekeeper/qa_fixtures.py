@@ -19,7 +19,9 @@ PAGES = {
     "pixel-ignores-decision": ("a Meta pixel that loads after any decision, refusals included", 8),
     "no-reject": ("a home-made banner without a reject button on its first layer", 4),
     "undeclared-cookie": ("a Hotjar cookie set after analytics consent but missing from the declaration", 13),
-    "no-banner": ("a page without any consent banner (the audit cannot audit it)", None),
+    "no-banner": ("a page without any consent banner and without trackers (it needs none: clean, with a note)", None),
+    "trackers-no-banner": ("gtag.js hard-coded on a page that offers no choice at all", "1 and 4"),
+    "late-tags": ("trackers fired by a 1.5 s and a 12 s timer, an idle callback and scroll depth, before any choice", 1),
 }
 SITE = "locomail"  # the Gatekeeper site the broken pages embed
 

@@ -7,6 +7,7 @@ a receipt still shows last year's wording after the banner has changed.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Mapping
@@ -31,6 +32,9 @@ class BannerText:
     revision: int
     markup: str
     first_seen: datetime
+    seq: int  # its position in the site's hash chain
+    prev_hash: str
+    record_hash: str
 
     @property
     def verified(self) -> bool:
@@ -81,28 +85,20 @@ class _Text(HTMLParser):
             self.parts.append(" ".join(data.split()))
 
 
-async def archive_banner_texts(engine: AsyncEngine, sites: Mapping[str, Site], bundles: Mapping[str, Bundle]) -> int:
-    """Store each site's current banner texts, as its bundle hashed them; returns how many were new."""
-    stored = 0
+async def archive_banner_texts(consent_log: ConsentLog, sites: Mapping[str, Site], bundles: Mapping[str, Bundle]) -> int:
+    """Store each site's current banner texts, as its bundle hashed them, chaining each the
+    first time it is seen; returns how many were new (several servers may start at once:
+    the chain head's lock lets exactly one of them archive a text)."""
     now = datetime.now(timezone.utc)
-    for site_id, bundle in bundles.items():
-        site = sites[site_id]
-        for language, text_hash in bundle.text_hashes.items():
-            row = dict(text_hash=text_hash, site=site_id, language=language,
-                       revision=site.revision, markup=bundle.texts[language], first_seen=now)
-            # The error leaves the transaction block, which rolls it back: a PostgreSQL
-            # transaction that hit a duplicate key cannot be committed.
-            try:
-                async with engine.begin() as connection:
-                    known = await connection.execute(
-                        sa.select(banner_texts.c.text_hash).where(banner_texts.c.text_hash == text_hash)
-                    )
-                    if known.first() is None:
-                        await connection.execute(sa.insert(banner_texts).values(**row))
-                        stored += 1
-            except sa.exc.IntegrityError:  # another server archived it a moment ago
-                pass
-    return stored
+    rows = [
+        dict(text_hash=text_hash, site=site_id, language=language, revision=sites[site_id].revision,
+             markup=bundle.texts[language], first_seen=now)
+        for site_id, bundle in bundles.items()
+        for language, text_hash in bundle.text_hashes.items()
+    ]
+    # Queued together, they share one transaction.
+    linked = await asyncio.gather(*(consent_log.archive_text(row) for row in rows))
+    return sum(1 for at in linked if at is not None)
 
 
 async def receipt(engine: AsyncEngine, consent_log: ConsentLog, consent_id: str) -> Receipt | None:

@@ -14,14 +14,15 @@ from typing import Annotated, Literal, Union
 
 import msgspec
 
-from . import catalog, errors
+from . import catalog, errors, texts
 from .csp_table import CspTable
 
 SLUG = r"^[a-z][a-z0-9_-]{0,39}$"
-SUPPORTED_LANGUAGES = ("nl", "fr", "en")
 
 Slug = Annotated[str, msgspec.Meta(pattern=SLUG)]
-Language = Literal["nl", "fr", "en"]
+# An ISO 639 code; offered only with a complete set of texts (gatekeeper/texts.py).
+Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}$")]
+DEFAULT_LANGUAGES = ("en",)
 Url = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
 Origin = Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s]+$")]
 # Per-language text: a plain string (used for every language) or a table per language.
@@ -148,7 +149,7 @@ class Site(Struct):
     retention_days: Annotated[int, msgspec.Meta(ge=1)] = 730
     origins: tuple[Origin, ...] = ()
     cookie_domain: str | None = None
-    languages: Annotated[tuple[Language, ...], msgspec.Meta(min_length=1)] = ("en",)
+    languages: Annotated[tuple[Language, ...], msgspec.Meta(min_length=1)] = DEFAULT_LANGUAGES
     categories: tuple[Category, ...] = ()
     services: tuple[Service, ...] = ()
     # The shop's own necessary cookies (cart, session, language, CSRF), declared like a
@@ -232,10 +233,13 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
         raw = tomllib.loads(data.decode() if isinstance(data, bytes) else data)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SiteError(f"{source}: not valid TOML: {exc}") from None
+    # A preset's texts in the languages the site speaks (validated with the rest below).
+    languages = raw.get("languages", DEFAULT_LANGUAGES)
+    languages = [lang for lang in languages if isinstance(lang, str)] if isinstance(languages, list | tuple) else []
     try:
         for i, service in enumerate(raw.get("services", ())):
             if isinstance(service, dict) and "preset" in service:
-                raw["services"][i] = catalog.expand(service, f"services[{i}]", SUPPORTED_LANGUAGES)
+                raw["services"][i] = catalog.expand(service, f"services[{i}]", languages)
     except ValueError as exc:
         raise SiteError(f"{source}: {exc}") from None
     try:
@@ -247,7 +251,10 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
         raise SiteError(f"{source}: {field}: {message}") from None
     try:
         _check_rules(site)
-    except SiteError as exc:
+        texts.check_languages(site.languages, site.texts)
+    except texts.BuiltinTextsError as exc:
+        raise SiteError(str(exc)) from None
+    except (SiteError, texts.TextsError) as exc:
         raise SiteError(f"{source}: {exc}") from None
     return site
 

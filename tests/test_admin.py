@@ -8,7 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
+from conftest import SITES_DIR
+from logged import log_rows
 
+from gatekeeper.cli import main
 from gatekeeper.db import consent_records, create_engine
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
@@ -42,13 +46,7 @@ def insert(url: str, **row) -> None:
         source="banner", ua_browser="Chrome", ua_os="Linux", ua_device="desktop", ip=None,
     ) | row
 
-    async def run():
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(sa.insert(consent_records).values(**values))
-        await engine.dispose()
-
-    asyncio.run(run())
+    log_rows(url, [values])
 
 
 ALL = {"analytics": True, "marketing": True, "social": True, "personalisation": True}
@@ -176,3 +174,16 @@ def test_purge_needs_the_csrf_token_and_deletes_only_expired_records(admin):
     assert f'id="oldest">{old + timedelta(days=2):%Y-%m-%d %H:%M} UTC' in after
     assert admin.get("/admin/receipt?consent_id=expired").status_code == 404
     assert admin.get("/admin/receipt?consent_id=kept").status_code == 200
+
+
+def test_the_index_shows_each_chain_head_and_its_last_verification(admin):
+    login(admin)
+    decide(admin, ALL)
+    page = admin.get("/admin").text
+    chain = re.search(r'<tr data-chain="ecomarket">(.*?)</tr>', page, re.S).group(1)
+    assert "position 4 " in chain  # three banner texts, then the decision
+    assert "never — run <code>gatekeeper verify</code>" in chain
+    result = CliRunner().invoke(main, ["verify", "--database-url", admin.database_url, "--sites-dir", str(SITES_DIR)])
+    assert result.exit_code == 0, result.output
+    chain = re.search(r'<tr data-chain="ecomarket">(.*?)</tr>', admin.get("/admin").text, re.S).group(1)
+    assert "UTC:\nintact" in chain

@@ -102,3 +102,23 @@ def test_audit_rejects_what_is_not_a_url():
 def test_audit_needs_a_url():
     result = CliRunner().invoke(main, ["audit"])
     assert result.exit_code == 2 and "Missing argument 'URL [URL...]'" in result.output
+
+
+def test_trackers_on_a_page_without_a_banner_break_rules_1_and_4():
+    found = checks.trackers_before_choice([seen("https://www.googletagmanager.com/gtag/js?id=G-X1")], [], **WHERE)
+    found += checks.storage_before_choice([cookie("_ga")], {"local": [], "session": []}, None, **WHERE)
+    [rule_4] = checks.no_banner(found, "no consent banner found", **WHERE)
+    assert rule_4.rule == 4 and rule_4.message.startswith("no way to refuse: Google Analytics 4 before any choice")
+    assert sorted({f.rule for f in found + [rule_4]}) == [1, 2, 4]
+
+
+def test_a_page_without_trackers_needs_no_banner():
+    assert checks.no_banner([], "no consent banner found", **WHERE) == []
+
+
+def test_a_request_finding_says_what_triggered_it_and_when():
+    late = Seen("https://www.google-analytics.com/g/collect?v=2", "GET", "image", vendor_for_url("https://www.google-analytics.com/g/collect"),
+                0.0, "timer", 12.5)
+    [finding] = checks.trackers_before_choice([late], [], **WHERE)
+    assert finding.when == "timer, page time 12.5 s"
+    assert finding.line().endswith("· sent timer, page time 12.5 s")

@@ -73,8 +73,24 @@ def valid_token(signer) -> str:
 
 @pytest.mark.parametrize("site_id", ["ecomarket", "locomail"])
 def test_first_click_budget(client, site_id):
+    """What one visitor downloads before the first click: the bundle in the page's
+    language, as the demo shop and the README's embed ask for it (`?lang=`)."""
     bundle = client.app.state.bundles[site_id]
-    assert len(bundle.gzip) <= BUDGET, f"{site_id}: {len(bundle.gzip)} bytes gzipped"
+    for lang, asset in bundle.languages.items():
+        assert len(asset.gzip) <= BUDGET, f"{site_id} {lang}: {len(asset.gzip)} bytes gzipped"
+
+
+def test_a_language_bundle_holds_only_its_own_first_layer(client, ecomarket):
+    response = client.get("/gk/ecomarket.js?lang=de", headers={"Accept-Encoding": "gzip"})
+    assert response.content == ecomarket.languages["de"].body
+    assert response.headers["etag"] == f'"{ecomarket.languages["de"].digest}-gzip"'
+    body = response.text
+    assert "Alle ablehnen" in body and "Alles weigeren" not in body and "Reject all" not in body
+    assert len(ecomarket.languages["de"].gzip) < len(ecomarket.gzip)
+    # A language the site lacks (or none) gets every language, never an error.
+    assert client.get("/gk/ecomarket.js?lang=it").content == ecomarket.body
+    hashed = client.get(f"/gk/ecomarket.{ecomarket.languages['nl'].digest}.js?lang=nl")
+    assert hashed.headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
 def test_compressed_bodies_decode_to_the_body(ecomarket):
@@ -90,7 +106,7 @@ def test_bundle_holds_config_and_first_layer_of_every_language(ecomarket):
               "categories": '["analytics","marketing","social","personalisation"]'}
     for key, value in config.items():
         assert re.search(f'"?{key}"?:{re.escape(value)}', body), key
-    for label in ("Alles weigeren", "Tout refuser", "Reject all"):
+    for label in ("Alles weigeren", "Tout refuser", "Reject all", "Alle ablehnen"):
         assert label in body
     # The preferences layer is fetched on first open, not shipped to every visitor.
     assert "Productaanbevelingen op basis van uw bezoek." not in body
@@ -115,12 +131,12 @@ def test_no_hint_to_a_tracker_host_before_a_choice(ecomarket):
 
 
 def test_text_hashes_cover_exactly_what_each_language_shows(ecomarket):
-    assert set(ecomarket.text_hashes) == {"nl", "fr", "en"}
+    assert set(ecomarket.text_hashes) == {"nl", "fr", "en", "de"}
     for lang, digest in ecomarket.text_hashes.items():
         shown = ecomarket.texts[lang]
         assert digest == hashlib.sha256(shown.encode()).hexdigest()
         assert prefs_html(ecomarket, lang) in shown
-    assert len(set(ecomarket.text_hashes.values())) == 3
+    assert len(set(ecomarket.text_hashes.values())) == 4
 
 
 def test_an_override_changes_the_text_hash(sites, ecomarket):
@@ -138,7 +154,7 @@ def test_markup_is_autoescaped():
     assert "&lt;script&gt;x&lt;/script&gt;" in bundle.body.decode()
 
 
-@pytest.mark.parametrize("lang", ["nl", "fr", "en"])
+@pytest.mark.parametrize("lang", ["nl", "fr", "en", "de"])
 def test_first_layer_has_three_equal_buttons_and_the_links(ecomarket, sites, lang):
     tags = Tags(ecomarket.texts[lang])
     dialog = tags.find("div", role="dialog")
@@ -152,7 +168,7 @@ def test_first_layer_has_three_equal_buttons_and_the_links(ecomarket, sites, lan
     assert f"/gk/ecomarket/cookies?lang={lang}" in hrefs
 
 
-@pytest.mark.parametrize("lang", ["nl", "fr", "en"])
+@pytest.mark.parametrize("lang", ["nl", "fr", "en", "de"])
 def test_nothing_is_pre_ticked(ecomarket, lang):
     boxes = Tags(prefs_html(ecomarket, lang)).find("input", type="checkbox")
     by_category = {b["data-category"]: b for b in boxes}
@@ -258,14 +274,14 @@ def test_preferences_layer_route(client, ecomarket):
     assert ".gk-service" not in ecomarket.body.decode()
     again = client.get("/gk/ecomarket/prefs/fr.json", headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304
-    assert client.get("/gk/ecomarket/prefs/de.json").status_code == 404
+    assert client.get("/gk/ecomarket/prefs/it.json").status_code == 404
     assert client.get("/gk/nosuchshop/prefs/fr.json").status_code == 404
 
 
 def test_config_places_the_settings_control_with_its_label_per_language(sites):
     config = public_config(sites["ecomarket"])
     assert config["settings"] == "bottom-left"
-    assert config["label"] == {"nl": "Cookie-instellingen", "fr": "Paramètres des cookies", "en": "Cookie settings"}
+    assert config["label"] == {"nl": "Cookie-instellingen", "fr": "Paramètres des cookies", "en": "Cookie settings", "de": "Cookie-Einstellungen"}
     source = (SITES_DIR / "locomail.toml").read_text("utf-8").replace('name = "LocoMail"', 'name = "LocoMail"\nsettings_button = "none"')
     hidden = public_config(parse_site(source))
     assert hidden["settings"] == "none" and "label" not in hidden

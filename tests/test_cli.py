@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 def test_check_passes_on_the_example_sites():
     result = CliRunner().invoke(main, ["check", "--sites-dir", str(REPO / "sites")])
     assert result.exit_code == 0, result.output
-    assert re.search(r"ok  ecomarket: 5 categories, 4 services, languages nl, fr, en, revision 1, bundle \d+ bytes gzipped", result.output)
+    assert re.search(r"ok  ecomarket: 5 categories, 4 services, languages nl, fr, en, de, revision 1, bundle \d+ bytes gzipped \(nl \d+, fr \d+, en \d+, de \d+ with \?lang=\)", result.output)
     assert "ok  locomail: 2 categories, 1 services" in result.output
 
 

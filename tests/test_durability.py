@@ -1,7 +1,8 @@
 """Durability against the real server: concurrent consent POSTs, SIGKILL mid-load, restart.
 
-Every POST answered 201 must have its record after the restart, and no record may exist
-that no unanswered request could account for. On SQLite and on PostgreSQL.
+Every POST answered 201 must have its record after the restart, no record may exist
+that no unanswered request could account for, and `gatekeeper verify` finds every chain
+intact. On SQLite and on PostgreSQL.
 """
 
 import asyncio
@@ -20,6 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from gatekeeper.db import consent_records, create_engine
+from gatekeeper.sites import load_sites
 
 REPO = Path(__file__).resolve().parent.parent
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
@@ -119,3 +121,11 @@ def test_sigkill_mid_load_loses_no_acknowledged_record(database_url, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+    # Every committed record is chained: the kill left no half-written batch.
+    verified = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", "verify", "-q", "--database-url", database_url, "--sites-dir", str(REPO / "sites")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    texts = len(load_sites(REPO / "sites")["locomail"].languages)  # one archived banner text per language
+    assert f"locomail: intact — {len(logged) + texts} entries" in verified.stdout, verified.stdout

@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from logged import log_rows
+
 from gatekeeper.cli import main
 from gatekeeper.db import consent_records, create_engine, migrate
 
@@ -28,15 +30,7 @@ def row(i: int, site="ecomarket", when=NOW, **extra) -> dict:
     ) | extra
 
 
-def fill(url: str, rows: list[dict]) -> None:
-    async def run():
-        engine = create_engine(url)
-        await migrate(engine)
-        async with engine.begin() as connection:
-            await connection.execute(sa.insert(consent_records), rows)
-        await engine.dispose()
-
-    asyncio.run(run())
+fill = log_rows
 
 
 def gk(*args: str, url: str):

@@ -7,7 +7,8 @@ import logging
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from gatekeeper.db import create_engine
+from gatekeeper.chain_store import PostgresStore
+from gatekeeper.db import async_url
 from gatekeeper.logs import JSONFormatter
 
 from test_api import CHROME, decision, post
@@ -50,7 +51,7 @@ def test_decisions_refusals_commits_and_bundles_are_counted(client):
 def test_a_failed_commit_is_counted(client):
     before = scrape(client)
     # A real engine on a closed local port: the commit fails, the visitor is told 503.
-    client.app.state.consent_log.engine = create_engine("postgresql://nobody@127.0.0.1:9/none")
+    client.app.state.consent_log.store = PostgresStore(async_url("postgresql://nobody@127.0.0.1:9/none"))
     assert post(client, decision()).status_code == 503
     after = scrape(client)
     assert moved(before, after, "gatekeeper_log_write_failures_total") == 1

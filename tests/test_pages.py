@@ -57,7 +57,8 @@ def client():
 @pytest.mark.parametrize(
     ("path", "lang"),
     [("/demo/ecomarket", "nl"), ("/demo/ecomarket?lang=fr", "fr"), ("/demo/ecomarket/product/2?lang=en", "en"),
-     ("/demo/ecomarket?lang=de", "nl"), ("/demo/locomail/cart?lang=en", "en"), ("/demo/locomail/checkout", "nl")],
+     ("/demo/ecomarket?lang=de", "de"), ("/demo/ecomarket?lang=it", "nl"), ("/demo/locomail/cart?lang=en", "en"),
+     ("/demo/locomail/checkout", "nl")],
 )
 def test_demo_pages_embed_exactly_one_tag_in_their_language(client, path, lang):
     response = client.get(path)
@@ -66,7 +67,8 @@ def test_demo_pages_embed_exactly_one_tag_in_their_language(client, path, lang):
     assert tags.find("html")[0]["lang"] == lang
     site = path.split("/")[2].split("?")[0]
     scripts_with_src = [s for s in tags.find("script") if "src" in s]
-    assert scripts_with_src == [{"src": f"/gk/{site}.js", "async": None, "nonce": scripts_with_src[0]["nonce"]}]
+    # The bundle in the page's language only: what one visitor needs (README, "Languages").
+    assert scripts_with_src == [{"src": f"/gk/{site}.js?lang={lang}", "async": None, "nonce": scripts_with_src[0]["nonce"]}]
 
 
 def test_one_shop_own_tag_per_category(client):
@@ -135,7 +137,7 @@ def test_strict_csp_on_request_carries_the_page_nonce(client):
 
 # --- the cookie declaration ---------------------------------------------------------------
 
-@pytest.mark.parametrize("lang", ["nl", "fr", "en"])
+@pytest.mark.parametrize("lang", ["nl", "fr", "en", "de"])
 def test_cookie_declaration_lists_every_service_and_cookie(client, lang):
     site = load_sites(SITES_DIR)["ecomarket"]
     response = client.get(f"/gk/ecomarket/cookies?lang={lang}")
@@ -153,7 +155,7 @@ def test_cookie_declaration_lists_every_service_and_cookie(client, lang):
                 assert f"{cookie.lifetime_days} " in row
     assert "gk_consent" in html and "182" in html
     # Outside-EU: three US services, one Finnish.
-    yes, no = {"nl": ("Ja", "Nee"), "fr": ("Oui", "Non"), "en": ("Yes", "No")}[lang]
+    yes, no = {"nl": ("Ja", "Nee"), "fr": ("Oui", "Non"), "en": ("Yes", "No"), "de": ("Ja", "Nein")}[lang]
     assert html.count(f"<td>{yes}</td>") == 3 and html.count(f"<td>{no}</td>") == 1
 
 

@@ -30,7 +30,7 @@ loader = { type = "ga4", measurement_id = "G-ABC1234" }
 
 def test_example_sites_follow_their_policies(sites):
     eco = sites["ecomarket"]
-    assert eco.languages == ("nl", "fr", "en")
+    assert eco.languages == ("nl", "fr", "en", "de")
     assert eco.category_ids == ("necessary", "analytics", "marketing", "social", "personalisation")
     loaders = {s.category: type(s.loader) for s in eco.services}
     assert loaders == {"analytics": GA4, "marketing": GoogleAds, "social": FacebookSDK, "personalisation": Script}
@@ -55,7 +55,8 @@ def test_minimal_site_gets_defaults():
         (("category = \"analytics\"", "category = \"tracking\""), "shop.toml: services[0].category: unknown category 'tracking'"),
         (("G-ABC1234", "UA-1234"), "shop.toml: services[0].loader.measurement_id: Expected `str` matching regex"),
         (("outside_eu = true", "outside_eu = \"yes\""), "shop.toml: services[0].outside_eu: Expected `bool`, got `str`"),
-        (('languages = ["nl", "en"]', 'languages = ["nl", "de"]'), "shop.toml: languages[1]: Invalid enum value 'de'"),
+        (('languages = ["nl", "en"]', 'languages = ["nl", "EN"]'), "shop.toml: languages[1]: Expected `str` matching regex"),
+        (('languages = ["nl", "en"]', 'languages = ["nl", "it"]'), "shop.toml: languages: no built-in texts for 'it' (built in: en, de, fr, nl); give every text key under [texts.it] to offer it"),
         (('id = "shop"', 'id = "Shop!"'), "shop.toml: id: Expected `str` matching regex"),
         (('name = "Shop"', 'name = "Shop"\ncolour = "red"'), "shop.toml: (top level): Object contains unknown field `colour`"),
         (("[[services]]", "[[categories]]\nid = \"analytics\"\nname = \"x\"\ndescription = \"y\"\n\n[[services]]"),
@@ -103,4 +104,4 @@ def test_sites_are_immutable(sites):
 def test_location_is_per_language_text(sites):
     ga = sites["ecomarket"].services[0]
     eco = sites["ecomarket"]
-    assert [eco.text(ga.location, lang) for lang in eco.languages] == ["Verenigde Staten", "États-Unis", "United States"]
+    assert [eco.text(ga.location, lang) for lang in eco.languages] == ["Verenigde Staten", "États-Unis", "United States", "Vereinigte Staaten"]

@@ -28,7 +28,7 @@ def trackers_before_choice(requests: Iterable[Seen], elements: Iterable[str], *,
     """Rule 1: zero requests to tracker hosts and no tracker elements before a choice."""
     found = [
         Finding(1, seen.vendor.name, seen.url, message="request to a tracker before any choice", vendor_id=seen.vendor.id,
-                **_where(page, scenario))
+                when=seen.when(), **_where(page, scenario))
         for seen in requests if seen.vendor is not None
     ]
     for url in elements:
@@ -36,6 +36,16 @@ def trackers_before_choice(requests: Iterable[Seen], elements: Iterable[str], *,
         found.append(Finding(1, vendor.name, url, message="tracker element in the page before any choice",
                              vendor_id=vendor.id, **_where(page, scenario)))
     return found
+
+
+def no_banner(found: Iterable[Finding], missing: str, *, page: str, scenario: str) -> list[Finding]:
+    """Rules 1 and 4: trackers loading or storing before a choice on a page that offers none.
+    (A page without trackers needs no banner: no finding.)"""
+    leaks = sorted({f.vendor for f in found if f.rule in (1, 2)})
+    if not leaks:
+        return []
+    return [Finding(4, "consent banner", page, message=f"no way to refuse: {', '.join(leaks)} before any choice, "
+                    f"and {missing}", **_where(page, scenario))]
 
 
 def storage_before_choice(
@@ -87,7 +97,7 @@ def requests_outside_choice(
     return [
         Finding(rule, seen.vendor.name, seen.url,
                 message=f"{seen.vendor.category} tracker contacted with {choice} granted", vendor_id=seen.vendor.id,
-                **_where(page, scenario))
+                when=seen.when(), **_where(page, scenario))
         for seen in requests if seen.vendor is not None and seen.vendor.id not in allowed
     ]
 

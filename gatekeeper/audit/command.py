@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import click
 
 from ..extras import MissingExtra, require
+from . import DEFAULT_DWELL
 
 # Exit status when the audit cannot run at all (runner.NOT_AUDITED, which needs Playwright).
 NOT_AUDITED = 2
@@ -27,6 +28,10 @@ def _check_url(ctx, param, urls: tuple[str, ...]) -> list[str]:
 @click.argument("urls", nargs=-1, required=True, metavar="URL [URL...]", callback=_check_url)
 @click.option("--crawl", default=0, show_default=True, type=click.IntRange(min=0), metavar="N",
               help="Also audit up to N same-site pages found by links from each URL.")
+@click.option("--dwell", default=DEFAULT_DWELL, show_default=True, type=click.FloatRange(min=0, max=600), metavar="SECONDS",
+              help="Page time each scenario stays before it is judged: it scrolls to the bottom, moves the pointer and "
+                   "advances the page clock this far, so tags fired by timers, scroll or idle callbacks show up "
+                   "(the real wait stays a few seconds).")
 @click.option("--offline-trackers", is_flag=True,
               help="Answer tracker hosts with local stand-ins that behave like the vendor scripts (for tests).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -34,18 +39,20 @@ def _check_url(ctx, param, urls: tuple[str, ...]) -> list[str]:
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a standalone HTML report with banner screenshots to FILE.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
-def audit(urls: list[str], crawl: int, offline_trackers: bool, json_path: Path | None, html_path: Path | None, quiet: bool) -> None:
+def audit(urls: list[str], crawl: int, dwell: float, offline_trackers: bool, json_path: Path | None,
+          html_path: Path | None, quiet: bool) -> None:
     """Audit pages for consent compliance in real Chromium.
 
-    For each URL, in a fresh browser per scenario: what loads and what is stored before
-    any choice; the banner and whether reject is on its first layer; after reject (with a
-    reload and a couple of same-site pages); after accepting each category alone
-    (Gatekeeper sites) or everything (other banners); and, on Gatekeeper sites, the
-    observed cookies against the site's declaration. Findings name the vendor, the URL
-    and the rule number of COMPLIANCE.md.
+    For each URL, in a fresh browser per scenario, each dwelling like a visitor: what loads
+    and what is stored before any choice (banner or not: trackers on a page offering no
+    choice break rules 1 and 4); the banner, the tool running it and whether reject is on
+    its first layer; after reject (with a reload and a couple of same-site pages); after
+    accepting each category alone (Gatekeeper sites) or everything (other banners); and,
+    on Gatekeeper sites, the observed cookies against the site's declaration. Findings
+    name the vendor, the URL and the rule number of COMPLIANCE.md.
 
-    Exit status: 0 clean, 1 violations found, 2 a page could not be audited
-    (unreachable, no banner found) or the browser could not start.
+    Exit status: 0 clean, 1 violations found, 2 a page could not be loaded or the
+    browser could not start.
     """
     try:
         require("audit", "gatekeeper audit")
@@ -58,7 +65,7 @@ def audit(urls: list[str], crawl: int, offline_trackers: bool, json_path: Path |
 
     progress = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
     try:
-        result = runner.run(urls, crawl=crawl, offline_trackers=offline_trackers, progress=progress)
+        result = runner.run(urls, crawl=crawl, offline_trackers=offline_trackers, progress=progress, dwell=dwell)
     except runner.AuditError as exc:
         click.secho(f"gatekeeper audit: {exc}", fg="red", err=True)
         sys.exit(runner.NOT_AUDITED)

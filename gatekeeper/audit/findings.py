@@ -11,9 +11,13 @@ RULES = {
     1: "Nothing loads before a choice",
     2: "No tracker storage before a choice",
     4: "Reject on the first layer",
+    5: "Equal weight",
+    6: "Neutral wording",
+    7: "Nothing pre-ticked",
     8: "Each choice is respected",
     9: "A refusal sticks",
     13: "The declaration matches reality",
+    15: "No legitimate-interest toggles or wording",
 }
 
 
@@ -27,6 +31,7 @@ class Finding:
     message: str
     vendor_id: str | None = None
     count: int = 1
+    when: str | None = None  # for a request: what triggered it and the page time (the first one, when merged)
 
     @property
     def title(self) -> str:
@@ -38,7 +43,8 @@ class Finding:
 
     def line(self) -> str:
         times = f" ({self.count}x)" if self.count > 1 else ""
-        return f"rule {self.rule} ({self.title}) · {self.vendor} · {self.message}{times} · {self.url}"
+        when = f" · sent {self.when}" if self.when else ""
+        return f"rule {self.rule} ({self.title}) · {self.vendor} · {self.message}{times} · {self.url}{when}"
 
     def to_json(self) -> dict:
         return {**asdict(self), "title": self.title}

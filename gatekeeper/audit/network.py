@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -106,10 +107,17 @@ class Seen:
     resource_type: str
     vendor: Vendor | None
     at: float
+    trigger: str = "load"  # what the visitor (or the page clock) was doing when it was sent
+    page_time: float | None = None  # seconds of page time since the page was opened
 
     @property
     def path(self) -> str:
         return urlsplit(self.url).path
+
+    def when(self) -> str:
+        """How a report says when it was sent: "on scroll, page time 3.2 s"."""
+        at = f", page time {self.page_time:.1f} s" if self.page_time is not None else ""
+        return f"{self.trigger}{at}"
 
 
 @dataclass
@@ -119,6 +127,8 @@ class TrackerLog:
     requests: list[Seen] = field(default_factory=list)
     inflight: set = field(default_factory=set)
     last_activity: float = field(default_factory=time.monotonic)
+    # (trigger, page time) for a request seen now; set by a dwelling visit (dwell.py)
+    moment: Callable[[], tuple[str, float | None]] = field(default=lambda: ("load", None))
 
     def attach(self, context: BrowserContext) -> TrackerLog:
         context.on("request", self._on_request)
@@ -128,7 +138,9 @@ class TrackerLog:
 
     def _on_request(self, request: Request) -> None:
         now = time.monotonic()
-        self.requests.append(Seen(request.url, request.method, request.resource_type, vendor_for_url(request.url), now))
+        trigger, page_time = self.moment()
+        self.requests.append(Seen(request.url, request.method, request.resource_type, vendor_for_url(request.url), now,
+                                  trigger, page_time))
         self.inflight.add(id(request))
         self.last_activity = now
 

@@ -25,25 +25,36 @@ def _version() -> str:
         return "unknown"
 
 
+def _banner_line(page) -> str:
+    if page.banner is None:
+        return "  banner: none found"
+    if page.banner.kind == "gatekeeper":
+        return f"  banner: Gatekeeper site {page.banner.site!r}"
+    return f"  banner: {page.banner.tool} ({page.banner.detected_by})"
+
+
 def summary(audit: Audit) -> list[str]:
     lines = []
     for page in audit.pages:
         via = f" (linked from {page.found_via})" if page.found_via else ""
         if page.error:
-            lines.append(f"{'SKIPPED' if page.skipped else 'NOT AUDITED'}  {page.url}{via}: {page.error}")
+            lines.append(f"NOT AUDITED  {page.url}{via}: {page.error}")
             continue
         findings = page.findings
         head = "CLEAN" if not findings else f"{len(findings)} VIOLATION{'S' if len(findings) > 1 else ''}"
         lines.append(f"{head}  {page.url}{via}")
-        for note in page.banner.notes if page.banner else ():
+        lines.append(_banner_line(page))
+        for note in [*(page.banner.notes if page.banner else ()), *page.notes]:
             lines.append(f"  note: {note}")
+        first = page.scenarios[0] if page.scenarios else None
+        for element in first.held if first else ():
+            lines.append(f"  info: held by {first.held_by}: {element.describe()} {element.url}")
         for finding in findings:
             lines.append(f"  ✗ [{finding.scenario}] {finding.line()}")
-    counts = {status: sum(p.status == status for p in audit.pages) for status in ("clean", "violations", "not audited", "skipped")}
+    counts = {status: sum(p.status == status for p in audit.pages) for status in ("clean", "violations", "not audited")}
     lines.append(
         f"{len(audit.pages)} page(s): {counts['clean']} clean, {counts['violations']} with violations, "
-        f"{counts['not audited']} not audited" + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
-        + f" · exit {audit.exit_code} ({OUTCOME[audit.exit_code]})"
+        f"{counts['not audited']} not audited · exit {audit.exit_code} ({OUTCOME[audit.exit_code]})"
     )
     return lines
 
@@ -54,6 +65,7 @@ def to_json(audit: Audit) -> dict:
         "version": _version(),
         "started": audit.started,
         "offline_trackers": audit.offline_trackers,
+        "dwell": audit.dwell,
         "exit_code": audit.exit_code,
         "outcome": OUTCOME[audit.exit_code],
         "pages": [
@@ -64,6 +76,7 @@ def to_json(audit: Audit) -> dict:
                 "error": page.error,
                 "seconds": page.seconds,
                 "banner": page.banner.to_json() if page.banner else None,
+                "notes": page.notes,
                 "declaration": page.declaration.url if page.declaration else None,
                 "findings": [f.to_json() for f in page.findings],
                 "scenarios": [s.to_json(page.url, page.declaration) for s in page.scenarios],

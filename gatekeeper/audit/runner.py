@@ -16,6 +16,7 @@ from .. import browser as chromium
 from . import scenarios
 from .banner import Banner, NoBanner
 from .declared import Declaration
+from .dwell import DEFAULT_DWELL
 from .findings import Finding, merge
 from .scenarios import Scenario
 from .visit import Unreachable
@@ -36,6 +37,7 @@ class PageAudit:
     scenarios: list[Scenario] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
@@ -49,14 +51,9 @@ class PageAudit:
         return unique
 
     @property
-    def skipped(self) -> bool:
-        """A page reached by --crawl without any banner (a policy page, say): noted, not a failure."""
-        return self.found_via is not None and self.error is not None and self.banner is None
-
-    @property
     def status(self) -> str:
         if self.error:
-            return "skipped" if self.skipped else "not audited"
+            return "not audited"
         return "violations" if self.findings else "clean"
 
 
@@ -64,11 +61,12 @@ class PageAudit:
 class Audit:
     pages: list[PageAudit] = field(default_factory=list)
     offline_trackers: bool = False
+    dwell: float = DEFAULT_DWELL  # seconds of page time each scenario stayed
     started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     @property
     def exit_code(self) -> int:
-        if not self.pages or any(p.error and not p.skipped for p in self.pages):
+        if not self.pages or any(p.error for p in self.pages):
             return NOT_AUDITED
         return VIOLATIONS if any(p.findings for p in self.pages) else CLEAN
 
@@ -85,24 +83,33 @@ def _scenario_line(scenario: Scenario) -> str:
             f"{len(scenario.cookies)} cookies ({len(cookies)} tracker) · {verdict}")
 
 
-def audit_page(browser, page: PageAudit, *, offline_trackers: bool, progress: Progress, label: str) -> list[str]:
+def _kind(banner: Banner | None) -> str:
+    if banner is None:
+        return "no consent banner"
+    if banner.kind == "gatekeeper":
+        return f"Gatekeeper site {banner.site!r}"
+    return f"{banner.tool} ({banner.detected_by})"
+
+
+def audit_page(browser, page: PageAudit, *, offline_trackers: bool, progress: Progress, label: str,
+               dwell: float = DEFAULT_DWELL) -> list[str]:
     """Every scenario on one page; returns the same-site links found for --crawl."""
     started = time.monotonic()
-    ctx = scenarios.Context(browser, page.url, offline_trackers=offline_trackers)
+    ctx = scenarios.Context(browser, page.url, offline_trackers=offline_trackers, dwell=dwell)
     try:
         first = scenarios.before_choice(ctx)
-        page.banner, page.declaration = ctx.banner, ctx.declaration
+        page.banner, page.declaration, page.notes = ctx.banner, ctx.declaration, ctx.notes
         page.scenarios.append(first)
-        kind = f"Gatekeeper site {ctx.banner.site!r}" if ctx.banner.kind == "gatekeeper" else "banner found by its buttons"
-        progress(f"{label} {page.url} · {kind} · {_scenario_line(first)}")
+        progress(f"{label} {page.url} · {_kind(ctx.banner)} · {_scenario_line(first)}")
         for action, categories in scenarios.plan(ctx):
-            if action == "reject":
-                scenario = scenarios.after_reject(ctx)
-            else:
-                scenario = scenarios.after_accept(ctx, categories)
+            try:
+                scenario = scenarios.after_reject(ctx) if action == "reject" else scenarios.after_accept(ctx, categories)
+            except NoBanner as exc:
+                ctx.notes.append(f"{action}: not tried, the banner did not show again in a fresh visit ({exc})")
+                continue
             page.scenarios.append(scenario)
             progress(f"{label} {page.url} · {_scenario_line(scenario)}")
-    except (Unreachable, NoBanner) as exc:
+    except Unreachable as exc:
         page.error = str(exc)
         progress(f"{label} {page.url} · NOT AUDITED: {exc}")
     except Error as exc:
@@ -112,8 +119,9 @@ def audit_page(browser, page: PageAudit, *, offline_trackers: bool, progress: Pr
     return ctx.links
 
 
-def run(urls: list[str], *, crawl: int = 0, offline_trackers: bool = False, progress: Progress = print) -> Audit:
-    audit = Audit(offline_trackers=offline_trackers)
+def run(urls: list[str], *, crawl: int = 0, offline_trackers: bool = False, progress: Progress = print,
+        dwell: float = DEFAULT_DWELL) -> Audit:
+    audit = Audit(offline_trackers=offline_trackers, dwell=dwell)
     try:
         playwright = sync_playwright().start()
     except Error as exc:
@@ -135,7 +143,7 @@ def run(urls: list[str], *, crawl: int = 0, offline_trackers: bool = False, prog
                 page = PageAudit(url, found_via=parent)
                 audit.pages.append(page)
                 links = audit_page(browser, page, offline_trackers=offline_trackers, progress=progress,
-                                   label=f"[{len(audit.pages)}]")
+                                   label=f"[{len(audit.pages)}]", dwell=dwell)
                 for link in links:
                     if budget <= 0:
                         break

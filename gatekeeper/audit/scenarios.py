@@ -1,6 +1,7 @@
-"""The audit's scenarios, each in a fresh browser context: before any choice, after a
-refusal (with a reload and a couple of same-site pages), and after accepting each
-category alone (Gatekeeper sites) or everything (any banner).
+"""The audit's scenarios, each in a fresh browser context: before any choice (always,
+banner or not), after a refusal (with a reload and a couple of same-site pages), and after
+accepting each category alone (Gatekeeper sites) or everything (any banner). Each one
+dwells like a visitor (dwell.py) before it is judged.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from playwright.sync_api import Browser
 
 from . import banner as banners
 from . import checks
-from .banner import Banner
+from .banner import Banner, NoBanner
 from .declared import Declaration
+from .dwell import DEFAULT_DWELL
+from .elements import TrackerElement
 from .findings import Finding
 from .network import Seen, is_third_party
 from .storage import ObservedCookie
@@ -31,6 +34,10 @@ class Scenario:
     visited: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     screenshots: dict[str, bytes] = field(default_factory=dict)
+    held: list[TrackerElement] = field(default_factory=list)  # tracker tags a consent tool holds inert
+    held_by: str | None = None  # the tool holding them
+    banner: dict | None = None  # the tool recognised in this scenario, how, and the buttons used
+    notes: list[str] = field(default_factory=list)
 
     @property
     def vendors(self) -> list[str]:
@@ -49,11 +56,14 @@ class Scenario:
             "requests": [
                 {"url": s.url, "method": s.method, "type": s.resource_type, "vendor": s.vendor.id if s.vendor else None,
                  "category": s.vendor.category if s.vendor else None, "tracker": s.vendor is not None,
-                 "third_party": is_third_party(s.url, page)}
+                 "third_party": is_third_party(s.url, page), "trigger": s.trigger, "page_time": s.page_time}
                 for s in self.requests
             ],
             "cookies": [c.to_json(declared_category=declared(c.name)) for c in self.cookies],
             "storage": self.storage,
+            "banner": self.banner,
+            "held": [element.to_json(self.held_by) for element in self.held],
+            "notes": self.notes,
             "findings": [f.to_json() for f in self.findings],
         }
 
@@ -61,14 +71,22 @@ class Scenario:
 class Context:
     """What every scenario of one page needs."""
 
-    def __init__(self, browser: Browser, url: str, *, offline_trackers: bool, browse_pages: int = 2):
+    def __init__(self, browser: Browser, url: str, *, offline_trackers: bool, browse_pages: int = 2,
+                 dwell: float = DEFAULT_DWELL):
         self.browser, self.url, self.offline_trackers, self.browse_pages = browser, url, offline_trackers, browse_pages
+        self.dwell = dwell
         self.banner: Banner | None = None
         self.declaration: Declaration | None = None
         self.links: list[str] = []
+        self.notes: list[str] = []
 
     def visit(self) -> Visit:
-        return Visit.fresh(self.browser, offline_trackers=self.offline_trackers)
+        return Visit.fresh(self.browser, offline_trackers=self.offline_trackers, dwell=self.dwell)
+
+    @property
+    def tool(self) -> str:
+        """Who holds the page's tags: the consent tool recognised, or nobody."""
+        return self.banner.tool if self.banner else "no consent tool recognised"
 
 
 def _arrive(visit: Visit, url: str) -> Banner:
@@ -79,6 +97,12 @@ def _arrive(visit: Visit, url: str) -> Banner:
     return banner
 
 
+def _observe(visit: Visit, scenario: Scenario, ctx: Context) -> None:
+    """What the scenario ends with: every request, cookie, storage key and held tag."""
+    scenario.requests, scenario.cookies, scenario.storage = list(visit.log.requests), visit.cookies(), visit.storage()
+    scenario.held, scenario.held_by = visit.held_elements(), ctx.tool
+
+
 def _outside_choice(visit: Visit, since: int, granted: tuple[str, ...] | None, ctx: Context, **where) -> list[Finding]:
     """The tracker requests since `since` and the cookies now stored that `granted` does not allow."""
     return (checks.requests_outside_choice(visit.log.requests[since:], granted, ctx.declaration, **where)
@@ -86,24 +110,37 @@ def _outside_choice(visit: Visit, since: int, granted: tuple[str, ...] | None, c
 
 
 def before_choice(ctx: Context) -> Scenario:
-    """Fresh visit, no interaction: what loads and what is stored (rules 1, 2) and the banner (rule 4)."""
+    """Fresh visit, no interaction, a visitor's dwell: what loads and what is stored (rules 1,
+    2), banner or not, and the banner's reject button (rule 4). A page offering no choice while
+    trackers load or store is a violation of rules 1 and 4; without trackers it needs no banner."""
     scenario = Scenario("before consent", ())
+    where = {"page": ctx.url, "scenario": scenario.name}
     with ctx.visit() as visit:
-        ctx.banner = _arrive(visit, ctx.url)
-        visit.scroll()
+        visit.open(ctx.url)
+        try:
+            ctx.banner = banners.find(visit.page)
+        except NoBanner as exc:
+            ctx.banner = None
+            missing = str(exc)
         visit.settle()
-        scenario.screenshots["banner"] = visit.screenshot()
-        if ctx.banner.kind == "gatekeeper" and ctx.banner.declaration_url:
+        visit.dwell()
+        scenario.screenshots["banner" if ctx.banner else "page"] = visit.screenshot()
+        if ctx.banner is not None and ctx.banner.kind == "gatekeeper" and ctx.banner.declaration_url:
             ctx.declaration = Declaration.fetch(visit.context, ctx.banner.declaration_url)
             if ctx.declaration is None:
                 ctx.banner.notes.append(f"no declaration at {ctx.banner.declaration_url}: cookies not compared")
         ctx.links = visit.links()
-        scenario.requests = list(visit.log.requests)
-        scenario.cookies, scenario.storage = visit.cookies(), visit.storage()
-        where = {"page": ctx.url, "scenario": scenario.name}
+        _observe(visit, scenario, ctx)
+        scenario.banner = ctx.banner.to_json() if ctx.banner else None
         scenario.findings += checks.trackers_before_choice(scenario.requests, visit.tracker_elements(), **where)
         scenario.findings += checks.storage_before_choice(scenario.cookies, scenario.storage, ctx.declaration, **where)
-        # Rule 4 holds on a phone too: the same banner at 375x667.
+        if ctx.banner is None:
+            scenario.findings += checks.no_banner(scenario.findings, missing, **where)
+            if not scenario.findings:
+                ctx.notes.append(f"{missing}; no tracker was seen before any choice, so none was needed")
+            return scenario
+        # Rule 4 holds on a phone too: the same banner at 375x667, scrolled back to the top.
+        visit.page.evaluate("() => window.scrollTo(0, 0)")
         visit.page.set_viewport_size(PHONE)
         on_phone = banners.find(visit.page)
     for banner, size in ((ctx.banner, ""), (on_phone, " at 375x667")):
@@ -111,19 +148,21 @@ def before_choice(ctx: Context) -> Scenario:
             continue
         label = banner.reject_label
         problem = f"reject button {label!r} is not visible without scrolling{size}" if label else "no reject button on the first layer"
-        scenario.findings.append(Finding(4, ctx.banner.site or "consent banner", ctx.url, ctx.url, scenario.name,
+        scenario.findings.append(Finding(4, ctx.banner.site or ctx.banner.tool, ctx.url, ctx.url, scenario.name,
                                          f"{problem} (accept: {ctx.banner.accept_label!r})", vendor_id=None))
         break
     return scenario
 
 
 def after_reject(ctx: Context) -> Scenario:
-    """Reject, then reload and browse: nothing from trackers, no tracker cookies (rules 8, 9)."""
+    """Reject, dwell, then reload and browse: nothing from trackers, no tracker cookies (rules 8, 9)."""
     scenario = Scenario("reject", ())
     where = {"page": ctx.url, "scenario": scenario.name}
     with ctx.visit() as visit:
         banner = _arrive(visit, ctx.url)
         mark = visit.choose(banner, ())
+        visit.dwell()
+        scenario.banner = banner.to_json()
         scenario.screenshots["after reject"] = visit.screenshot()
         scenario.findings += _outside_choice(visit, mark, (), ctx, **where)
         later = visit.log.mark()
@@ -132,9 +171,10 @@ def after_reject(ctx: Context) -> Scenario:
         if banner.kind == "gatekeeper" and visit.page.locator(f"{banners.GK_BANNER} [role=dialog]:visible").count():
             scenario.findings.append(Finding(9, banner.site or "Gatekeeper", visit.page.url, ctx.url, scenario.name,
                                              "the banner asks again after a refusal"))
+        visit.dwell()
         scenario.visited = [visit.page.url, *visit.browse(ctx.browse_pages)]
         scenario.findings += _outside_choice(visit, later, (), ctx, rule=9, **where)
-        scenario.requests, scenario.cookies, scenario.storage = list(visit.log.requests), visit.cookies(), visit.storage()
+        _observe(visit, scenario, ctx)
     return scenario
 
 
@@ -144,21 +184,26 @@ def after_accept(ctx: Context, categories: tuple[str, ...] | None) -> Scenario:
     scenario = Scenario(name, categories)
     where = {"page": ctx.url, "scenario": scenario.name}
     with ctx.visit() as visit:
-        mark = visit.choose(_arrive(visit, ctx.url), categories)
+        banner = _arrive(visit, ctx.url)
+        mark = visit.choose(banner, categories)
+        scenario.banner = banner.to_json()
         last = categories is None or len(ctx.declaration.optional_categories if ctx.declaration else ()) <= 1
         if last:  # a return visit: granted tags start from the stored decision, no banner
             visit.reload()
             visit.settle()
             scenario.screenshots["after accept"] = visit.screenshot()
+        visit.dwell()
         scenario.visited = [visit.page.url]
-        scenario.requests, scenario.cookies, scenario.storage = list(visit.log.requests), visit.cookies(), visit.storage()
+        _observe(visit, scenario, ctx)
         scenario.findings += _outside_choice(visit, mark, categories, ctx, **where)
     return scenario
 
 
 def plan(ctx: Context) -> list[tuple[str, tuple[str, ...] | None]]:
-    """The choices to try after `before_choice` found the banner."""
+    """The choices to try after `before_choice` found the banner (none without one)."""
     choices: list[tuple[str, tuple[str, ...] | None]] = []
+    if ctx.banner is None:
+        return choices
     if ctx.banner.has_reject:
         choices.append(("reject", ()))
     optional = ctx.declaration.optional_categories if ctx.declaration else ()

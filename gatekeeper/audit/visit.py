@@ -9,9 +9,10 @@ from urllib.parse import urldefrag, urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Error, Page, Response
 
-from ..trackers import vendor_for_url
 from . import banner as banners
 from .banner import Banner
+from .dwell import PageClock, dwell
+from .elements import TrackerElement, held_elements, tracker_elements
 from .network import TrackerLog, route_trackers
 from .storage import ObservedCookie, observe_cookies, storage_keys
 
@@ -21,26 +22,6 @@ SKIP_LINKS = re.compile(r"(^/gk/|^/api/|logout|logoff|afmelden|\.(pdf|jpe?g|png|
 
 class Unreachable(Exception):
     """The page could not be loaded."""
-
-
-# script/img/iframe/link hints in the DOM (open shadow roots included)
-_ELEMENTS = """() => {
-  const found = [];
-  const visit = root => {
-    root.querySelectorAll('script[src], img[src], iframe[src], link[href]').forEach(el => {
-      if (el.tagName === 'LINK' && !/\\b(preconnect|dns-prefetch|preload|prefetch|modulepreload)\\b/i.test(el.rel)) return;
-      found.push(el.src || el.href);
-    });
-    root.querySelectorAll('*').forEach(el => { if (el.shadowRoot) visit(el.shadowRoot); });
-  };
-  visit(document);
-  return found;
-}"""
-
-
-def tracker_elements(page: Page) -> list[str]:
-    """URLs of the tracker scripts, images, iframes and resource hints in the page's DOM."""
-    return [url for url in page.evaluate(_ELEMENTS) if vendor_for_url(url) is not None]
 
 
 class Visit:
@@ -54,12 +35,20 @@ class Visit:
             route_trackers(context)
         self.log = log if log is not None else TrackerLog().attach(context)
         self.page: Page = page if page is not None else context.new_page()
+        self.clock = PageClock(self.log)
+        self.dwell_seconds: float | None = None  # set when the context's clock is installed
 
     @classmethod
-    def fresh(cls, browser: Browser, *, offline_trackers: bool = False, timeout_ms: int = 10_000) -> Visit:
+    def fresh(cls, browser: Browser, *, offline_trackers: bool = False, timeout_ms: int = 10_000,
+              dwell: float | None = None) -> Visit:
+        """A new context; with `dwell`, the page clock is installed and each visit dwells that long (page time)."""
         context = browser.new_context(viewport=VIEWPORT, ignore_https_errors=True)
         context.set_default_timeout(timeout_ms)
-        return cls(context, offline_trackers=offline_trackers, owns_context=True)
+        if dwell is not None:
+            context.clock.install()
+        visit = cls(context, offline_trackers=offline_trackers, owns_context=True)
+        visit.dwell_seconds = dwell
+        return visit
 
     def close(self) -> None:
         if self.owns_context:
@@ -72,6 +61,7 @@ class Visit:
         self.close()
 
     def open(self, url: str, *, timeout_ms: int = 20_000) -> Response | None:
+        self.clock.open()
         try:
             response = self.page.goto(url, wait_until="load", timeout=timeout_ms)
         except Error as exc:
@@ -89,9 +79,19 @@ class Visit:
         """Decide through `banner` (see banner.choose) and settle; returns the log's mark
         from just before the choice, where what the choice caused begins."""
         mark = self.log.mark()
+        self.clock.trigger = "after reject" if granted == () else "after accept"
         banners.choose(self.page, banner, granted)
         self.settle()
         return mark
+
+    def dwell(self) -> None:
+        """Stay like a visitor (scroll, pointer, page time; see dwell.py), then settle.
+        Without an installed clock (dwell=None) only scrolls."""
+        if self.dwell_seconds is None:
+            self.scroll()
+        else:
+            dwell(self.page, self.context, self.clock, self.dwell_seconds)
+            self.settle(quiet_ms=300, timeout=3.0)
 
     def scroll(self) -> None:
         try:
@@ -102,6 +102,7 @@ class Visit:
             pass
 
     def reload(self) -> None:
+        self.clock.open()
         try:
             self.page.reload(wait_until="load", timeout=20_000)
         except Error as exc:
@@ -140,10 +141,10 @@ class Visit:
         return storage_keys(self.page)
 
     def tracker_elements(self) -> list[str]:
-        try:
-            return tracker_elements(self.page)
-        except Error:
-            return []
+        return tracker_elements(self.page)
+
+    def held_elements(self) -> list[TrackerElement]:
+        return held_elements(self.page)
 
     def screenshot(self) -> bytes | None:
         try:

@@ -10,7 +10,9 @@ const base = src.includes('/gk/') ? src.slice(0, src.lastIndexOf('/gk/')) : loca
 const crossOrigin = new URL(base, location.href).origin !== location.origin
 const optional = CONFIG.categories
 const primary = (doc.documentElement.lang || '').split('-')[0].toLowerCase()
-const lang = CONFIG.languages.includes(primary) ? primary : CONFIG.languages[0]
+// MARKUP holds every language of the site, or only the one the shop's bundle URL named.
+const languages = Object.keys(MARKUP)
+const lang = languages.includes(primary) ? primary : languages[0]
 const loaded = new Set()
 let decision = null
 
