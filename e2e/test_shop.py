@@ -151,3 +151,17 @@ def test_shop_page_through_the_middleware(framework, mode, shop_servers, browser
     assert "FPID" not in {c["name"] for c in context.cookies()}
     assert page.locator("#measured").count() == 0
     context.close()
+
+
+def test_the_audit_reports_the_tags_the_shops_csp_stopped(shop_servers, browser):
+    """`gatekeeper audit`'s first scenario on the enforce-mode shop: no tracker request is
+    seen (the CSP stopped them), yet the forgotten gtag and the heatmap are rule 1 findings."""
+    from gatekeeper.audit.scenarios import Context, before_choice
+
+    _, shops = shop_servers
+    url = f"{shops[('starlette', 'enforce')].url}/product/99"
+    scenario = before_choice(Context(browser, url, offline_trackers=True, dwell=1.0))
+    assert [s.url for s in scenario.requests if s.vendor is not None] == []
+    found = {(f.rule, f.vendor_id) for f in scenario.findings if "Content-Security-Policy" in f.message}
+    assert found == {(1, "ga4"), (1, "hotjar")}, scenario.findings
+    assert {v["disposition"] for v in scenario.csp_violations if "hotjar" in v["url"]} == {"enforce"}
