@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .sites import Site, pattern_matches
+from .sites import Site, pattern_regex
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -90,11 +90,20 @@ def withdrawal_patterns(site: Site, category: str) -> list[str]:
     return list(dict.fromkeys(declared + list(WELL_KNOWN_COOKIES.get(category, ()))))
 
 
-def withdrawn_names(names: Iterable[str], site: Site, categories: Iterable[str]) -> list[str]:
-    """The cookie names among `names` (those a browser sent) that refusing `categories`
-    deletes. Patterns like `_ga_*` can only be matched against names actually sent."""
+def withdrawal_matcher(site: Site, categories: Iterable[str]) -> re.Pattern[str]:
+    """One expression matching every cookie name that refusing `categories` deletes."""
     patterns = [p for c in categories for p in withdrawal_patterns(site, c)]
-    return [n for n in names if n != COOKIE_NAME and _TOKEN.match(n) and any(pattern_matches(p, n) for p in patterns)]
+    return re.compile("|".join(pattern_regex(p) for p in patterns) or "(?!)")
+
+
+def withdrawn_names(
+    names: Iterable[str], site: Site, categories: Iterable[str], matcher: re.Pattern[str] | None = None
+) -> list[str]:
+    """The cookie names among `names` (those a browser sent) that refusing `categories`
+    deletes. Patterns like `_ga_*` can only be matched against names actually sent.
+    `matcher`: the categories' withdrawal_matcher, when the caller keeps it."""
+    matcher = matcher or withdrawal_matcher(site, categories)
+    return [n for n in names if n != COOKIE_NAME and _TOKEN.match(n) and matcher.fullmatch(n)]
 
 
 def expire_withdrawn_cookies(response: Response, request: Request, site: Site, categories) -> list[str]:

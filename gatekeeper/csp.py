@@ -64,6 +64,7 @@ class Policy:
 
     def __init__(self, site: Site, report_to: str | None = None) -> None:
         self.site = site
+        self.optional = site.optional_categories
         self.report_to = report_uri(site, report_to)
         self._templates: dict[tuple[frozenset[str], bool | None], str] = {}
 
@@ -112,4 +113,4 @@ class Policy:
 
     def declared(self, nonce: str, decided: bool | None = None) -> str:
         """The enforced policy: the hosts of every declared category."""
-        return self.header(self.site.optional_categories, nonce, decided)
+        return self.header(self.optional, nonce, decided)

@@ -6,11 +6,13 @@ consent-aware CSP on HTML, expired cookies of categories not allowed).
 from __future__ import annotations
 
 import html
+import re
 import secrets
+from functools import lru_cache
 from collections.abc import Sequence
 from typing import Literal
 
-from ..cookies import COOKIE_NAME, set_cookie_header, withdrawn_names
+from ..cookies import COOKIE_NAME, set_cookie_header, withdrawal_matcher, withdrawn_names
 from ..csp import Policy
 from ..decisions import Decision
 from ..sites import Site, load_site
@@ -34,30 +36,25 @@ class Consent:
     None, and then nothing but `necessary` is allowed.
     """
 
-    __slots__ = ("site", "token", "gpc", "csp_nonce", "_guard")
+    __slots__ = ("site", "token", "gpc", "csp_nonce", "granted", "_guard")
 
     def __init__(self, guard: Guard, token: ConsentToken | None, gpc: bool) -> None:
         self.site: Site = guard.site
         self.token = token
         self.gpc = gpc  # the browser sent Sec-GPC: 1 (an opt-out, never consent)
         self.csp_nonce = secrets.token_urlsafe(16)
+        # The optional categories this visitor granted (none while undecided), site order.
+        self.granted: tuple[str, ...] = tuple(c for c in guard.optional if c in token.granted) if token else ()
         self._guard = guard
 
     def allows(self, category: str) -> bool:
-        if category == "necessary":
-            return True
-        return self.token is not None and category in self.token.granted and category in self.site.category_ids
-
-    @property
-    def granted(self) -> tuple[str, ...]:
-        """The optional categories this visitor granted (none while undecided)."""
-        return tuple(c for c in self.site.optional_categories if self.allows(c))
+        return category == "necessary" or category in self.granted
 
     @property
     def allowed(self) -> dict[str, bool]:
         """Every category of the site with whether it is allowed, for templates that
         cannot call `allows()` (Django's: `{% if gatekeeper.allowed.analytics %}`)."""
-        return {c: self.allows(c) for c in self.site.category_ids}
+        return {c: self.allows(c) for c in ("necessary", *self._guard.optional)}
 
     @property
     def decision(self) -> Decision | None:
@@ -119,7 +116,12 @@ class Guard:
         if csp not in CSP_MODES:
             raise ValueError(f"csp={csp!r}: expected one of {', '.join(CSP_MODES)}")
         self.site = load_site(sites_dir, site)
+        self.optional = self.site.optional_categories
         self.verifier = TokenSigner(split_keys(keys))
+        # A visitor sends the same cookie on every page: its signature is checked once.
+        # Only what verified is cached, keyed by the whole value; expiry is checked each time.
+        self._verified = lru_cache(maxsize=4096)(self.verifier.verify)
+        self._matchers: dict[tuple[str, ...], re.Pattern[str]] = {}
         self.mode = csp
         self.policy = Policy(self.site, report_uri)
 
@@ -129,7 +131,9 @@ class Guard:
         names, values = parse_cookie_header(cookie_header) if cookie_header else ([], [])
         token = None
         if values and all(v == values[0] for v in values):
-            token = self.verifier.current(values[0], self.site)
+            token = self._verified(values[0])
+            if token is not None and not token.is_current(self.site):
+                token = None
         return Consent(self, token, gpc == "1"), names
 
     def policy_headers(self, consent: Consent) -> list[tuple[str, str]]:
@@ -150,11 +154,17 @@ class Guard:
     def expired(self, consent: Consent, names: list[str], host: str) -> list[tuple[str, str | None]]:
         """(name, domain) of each cookie to expire: the declared cookies of every category
         not allowed that the browser sent, host-only (None) and on each domain above."""
-        refused = [c for c in self.site.optional_categories if not consent.allows(c)]
+        refused = tuple(c for c in self.optional if c not in consent.granted)
         if not refused or not names:
             return []
+        matcher = self._matchers.get(refused)
+        if matcher is None:
+            matcher = self._matchers[refused] = withdrawal_matcher(self.site, refused)
+        expired = withdrawn_names(names, self.site, refused, matcher)
+        if not expired:
+            return []
         domains = [None, *_parent_domains(host)]
-        return [(name, domain) for name in withdrawn_names(names, self.site, refused) for domain in domains]
+        return [(name, domain) for name in expired for domain in domains]
 
     def headers(self, consent: Consent, names: list[str], host: str, secure: bool, html: bool) -> list[tuple[str, str]]:
         """Every header the middleware adds to a response (lower-case names)."""
