@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import errors, metrics, receipts
+from . import answers, errors, metrics, receipts
 from .consent_log import ConsentRecord
 from .cookies import COOKIE_NAME, clear_consent_cookie, expire_withdrawn_cookies, set_consent_cookie
 from .decisions import (
@@ -92,6 +92,10 @@ def _cors(response: Response, origin: str) -> Response:
     return response
 
 
+def _state(decision: Decision) -> answers.DecisionState:
+    return answers.DecisionState(categories=decision.categories, revision=decision.revision)
+
+
 def _current_token(request: Request, site: Site) -> ConsentToken | None:
     return request.app.state.signer.current(request.cookies.get(COOKIE_NAME), site)
 
@@ -137,22 +141,21 @@ async def post_consent(request: Request) -> Response:
     record = _record(request, site, consent_id, decision.action, decision, language, source)
     if record is None:
         # Bots get an answer their page can work with, but no record and no cookie.
-        return _cors(JSON({"status": "not_recorded", "reason": "bot"}, status_code=200), origin)
+        return _cors(JSON(answers.BotNotRecorded(), status_code=200), origin)
     await _append(request, record)
 
     token = ConsentToken(site=site.id, id=consent_id, granted=decision.granted, rev=site.revision, iat=int(time.time()))
     signed = request.app.state.signer.sign(token)
     max_age = site.consent_days * 86400
     response = JSON(
-        {
-            "status": "recorded",
-            "consent_id": consent_id,
-            "action": record.action,
-            "decision": {"categories": decision.categories, "revision": decision.revision},
-            "recorded_at": record.created_at.isoformat(),
-            "token": signed,
-            "max_age": max_age,
-        },
+        answers.Recorded(
+            consent_id=consent_id,
+            action=record.action,
+            decision=_state(decision),
+            recorded_at=record.created_at.isoformat(),
+            token=signed,
+            max_age=max_age,
+        ),
         status_code=201,
     )
     set_consent_cookie(response, request, site, signed, max_age)
@@ -163,18 +166,17 @@ async def get_consent(request: Request) -> Response:
     site = known_site(request.app.state.sites, request.query_params.get("site"))
     token = _current_token(request, site)
     if token is None:
-        response = JSON({"state": "undecided", "site": site.id})
+        response = JSON(answers.Undecided(site=site.id))
     else:
         categories = {"necessary": True} | {c: c in token.granted for c in site.optional_categories}
         response = JSON(
-            {
-                "state": "decided",
-                "site": site.id,
-                "consent_id": token.id,
-                "decision": {"categories": categories, "revision": token.rev},
-                "issued_at": datetime.fromtimestamp(token.iat, timezone.utc).isoformat(),
-                "expires_at": datetime.fromtimestamp(token.expires_at(site), timezone.utc).isoformat(),
-            }
+            answers.Decided(
+                site=site.id,
+                consent_id=token.id,
+                decision=answers.DecisionState(categories=categories, revision=token.rev),
+                issued_at=datetime.fromtimestamp(token.iat, timezone.utc).isoformat(),
+                expires_at=datetime.fromtimestamp(token.expires_at(site), timezone.utc).isoformat(),
+            )
         )
     origin = request.headers.get("origin")
     if _may_act_for(request, site, origin):
@@ -195,16 +197,12 @@ async def delete_consent(request: Request) -> Response:
     if record is not None:
         await _append(request, record)
     response = JSON(
-        {
-            "status": "recorded" if record else "not_recorded",
-            "consent_id": consent_id,
-            "action": "withdraw",
-            "decision": {"categories": decision.categories, "revision": decision.revision},
-        }
+        answers.Withdrawn(
+            status="recorded" if record else "not_recorded", consent_id=consent_id, decision=_state(decision)
+        )
     )
     clear_consent_cookie(response, request, site)
-    expired = expire_withdrawn_cookies(response, request, site, set(site.optional_categories))
-    response.headers["X-Gatekeeper-Expired-Cookies"] = ",".join(expired)
+    expire_withdrawn_cookies(response, request, site, set(site.optional_categories))
     return _cors(response, origin)
 
 
@@ -214,36 +212,36 @@ async def get_receipt(request: Request) -> Response:
     if found is None:
         raise errors.NotFound(f"no consent with id {consent_id!r}")
     return JSON(
-        {
-            "consent_id": consent_id,
-            "site": found.records[0].site,
-            "records": [
-                {
-                    "action": r.action,
-                    "recorded_at": r.created_at.isoformat(),
-                    "categories": r.categories,
-                    "revision": r.revision,
-                    "language": r.language,
-                    "source": r.source,
-                    "text_hash": r.text_hash,
-                }
+        answers.Receipt(
+            consent_id=consent_id,
+            site=found.records[0].site,
+            records=[
+                answers.ReceiptRecord(
+                    action=r.action,
+                    recorded_at=r.created_at.isoformat(),
+                    categories=r.categories,
+                    revision=r.revision,
+                    language=r.language,
+                    source=r.source,
+                    text_hash=r.text_hash,
+                )
                 for r in reversed(found.records)
             ],
             # What the visitor was shown, by the hash each record carries: its words, the
             # exact markup and the public config, verified against the hash.
-            "texts": {
-                text_hash: {
-                    "language": t.language,
-                    "revision": t.revision,
-                    "first_seen": t.first_seen.isoformat(),
-                    "verified": t.verified,
-                    "text": t.text,
-                    "markup": t.markup,
-                    "config": t.config,
-                }
+            texts={
+                text_hash: answers.ShownText(
+                    language=t.language,
+                    revision=t.revision,
+                    first_seen=t.first_seen.isoformat(),
+                    verified=t.verified,
+                    text=t.text,
+                    markup=t.markup,
+                    config=t.config,
+                )
                 for text_hash, t in found.texts.items()
             },
-        },
+        ),
         headers={"Cache-Control": "no-store"},
     )
 

@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from . import api, assets, metrics, pages
+from . import answers, api, assets, metrics, openapi, pages
 from . import declaration, qa_fixtures
 from . import admin, monitor
+from .api import JSON
 from .admin_auth import Credentials, LoginThrottle, Sessions
 from .bundle import build_bundle
 from .consent_log import ConsentLog
@@ -32,14 +33,14 @@ from .sites import Site, load_sites
 from .tokens import TokenSigner
 
 
-async def healthz(request: Request) -> JSONResponse:
+async def healthz(request: Request) -> JSON:
     """200 when the consent log answers; 503 tells a load balancer to send decisions elsewhere."""
     try:
         async with request.app.state.engine.connect() as connection:
             await ping(connection)
     except (OSError, sa.exc.SQLAlchemyError):
-        return JSONResponse({"status": "unavailable", "error": "database_unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "sites": sorted(request.app.state.sites)})
+        return JSON(answers.Unavailable(), status_code=503)
+    return JSON(answers.Health(sites=sorted(request.app.state.sites)))
 
 
 async def index(request: Request) -> RedirectResponse:
@@ -68,6 +69,7 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
             Route("/", index),
             Route("/healthz", healthz),
             *metrics.routes,
+            *openapi.routes,
             *api.routes,
             *monitor.routes,
             *assets.routes,

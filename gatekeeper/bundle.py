@@ -23,6 +23,7 @@ import brotli
 import minify
 
 from .cookies import withdrawal_patterns
+from .embeds import embed_config
 from .sites import GA4, GTM, Embed, FacebookSDK, GoogleAds, Script, Site
 from .templating import render
 from .texts import site_texts
@@ -134,6 +135,8 @@ def features(site: Site) -> set[str]:
     """The optional parts of gate.js this site's services need (/*@name*/…/*@*/ blocks)."""
     loaders = [s.loader for s in site.services]
     found = {"gtm"} if any(isinstance(x, GTM) for x in loaders) else set()
+    if any(isinstance(x, Embed) for x in loaders):
+        found.add("embeds")
     if any(isinstance(x, Script) and (x.init or x.ready) for x in loaders):
         found.add("snippets")
     return found
@@ -146,6 +149,7 @@ def _only(source: str, wanted: set[str]) -> str:
 def public_config(site: Site) -> dict:
     """What the browser may know about a site: nothing secret, nothing it does not use."""
     optional = site.optional_categories
+    texts, embeds = embed_config(site)
     config = {
         "site": site.id,
         "revision": site.revision,
@@ -159,8 +163,11 @@ def public_config(site: Site) -> dict:
         # Declared first-party cookie names and patterns, deleted when a category is refused.
         "cookies": {c: withdrawal_patterns(site, c) for c in optional},
         "modes": consent_modes(site),
+        "embed": texts,
         "settings": site.settings_button,
     }
+    if embeds:
+        config["embeds"] = embeds
     if site.settings_button != "none":
         config["label"] = {lang: site_texts(site, lang)["settings"] for lang in site.languages}
     return config
@@ -190,7 +197,8 @@ def build_bundle(site: Site) -> Bundle:
     config = _json(public_config(site))
     css = _minified_css(_static("banner.css"))
     prefs_css = _minified_css(_static("prefs.css"))
-    code = f'{_only(_static("gate.js"), features(site))}\n{_static("banner.js")}\n'
+    wanted = features(site)
+    code = f'{_only(_static("gate.js"), wanted)}\n{_only(_static("banner.js"), wanted)}\n'
 
     def script(markup: dict[str, str]) -> Asset:
         source = f'(()=>{{"use strict";const CONFIG={config},MARKUP={_json(markup)},CSS={_json(css)};\n{code}}})();\n'

@@ -72,6 +72,7 @@ class Loader(Struct):
     init: str | None = None
     ready: str | None = None  # run once the script has loaded
     example: str | None = None  # an embed: an iframe URL of the vendor's, as a shop writes it
+    kind: Literal["video", "map", "content"] = "content"  # an embed: what its placeholder loads
 
 
 class Preset(Struct, kw_only=True):
@@ -157,7 +158,9 @@ def csp_sources(preset_id: str) -> tuple[str, ...]:
 
 
 def _texts(value: Mapping[str, str], languages) -> dict[str, str]:
-    return {lang: text for lang, text in value.items() if lang in languages}
+    """A preset text in the site's languages; English where the catalog has none of them
+    (the site may override the field in its own words)."""
+    return {lang: text for lang, text in value.items() if lang in languages} or {"en": value["en"]}
 
 
 def expand(raw: dict, where: str, languages) -> dict:

@@ -16,7 +16,7 @@ import click
 import sqlalchemy as sa
 
 from . import anchors
-from .cli import settings_options
+from .cli_options import settings_options
 from .db import DatabaseError, chain_heads, create_engine, shown_url
 from .export import ExportError, parse_since
 from .sites import SiteError, load_sites

@@ -1,56 +1,31 @@
-"""The command line: `gatekeeper serve` (the main job), `gatekeeper init` and `gatekeeper check`.
+"""The command line: `gatekeeper serve` (the main job), `init`, `check` and `secret`; the
+other commands live in their own modules and are added to the group here.
 
-Every process setting is an option here and an environment variable (GATEKEEPER_*),
+Every process setting is an option and an environment variable (GATEKEEPER_*; cli_options.py),
 both generated from settings.Settings so they cannot drift apart.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import sys
+import secrets
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
 from . import logs
+from .audit.command import audit
+from .chain_commands import anchor, verify
+from .cli_options import fail, settings_options
+from .csp_command import csp
 from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
-from .settings import Settings, SettingsError, declared, env_name
+from .log_commands import export, purge
+from .monitor_command import monitor_command
+from .settings import Settings, SettingsError, declared
 from .sites import SiteError, load_sites
 from .starter import DEFAULT_SITE, example_sites_dir, write_starter
-
-SECRET_SETTINGS = {f.name for f in dataclasses.fields(Settings) if f.metadata["secret"]}
-
-
-def settings_options(*names: str):
-    """Click options for the named settings, each also read from GATEKEEPER_<NAME>."""
-
-    def decorate(command):
-        for name, default, help_text in reversed([d for d in declared() if d[0] in names]):
-            flag = f"--{name.replace('_', '-')}"
-            # A yes/no setting is a plain switch: `--qa-fixtures`, `--no-qa-fixtures`.
-            flags = (f"{flag}/--no-{flag[2:]}",) if isinstance(default, bool) else (flag,)
-            command = click.option(
-                *flags,
-                name,
-                envvar=env_name(name),
-                default=default,
-                type=type(default),
-                show_default=name not in SECRET_SETTINGS and default != "",
-                show_envvar=True,
-                help=help_text,
-            )(command)
-        return command
-
-    return decorate
-
-
-def fail(message: str) -> None:
-    click.secho(f"gatekeeper: {message}", fg="red", err=True)
-    sys.exit(1)
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name=DISTRIBUTION)
@@ -130,6 +105,12 @@ def init(site_id: str, sites_dir: str) -> None:
     click.echo(f"wrote {path}: edit it, then `gatekeeper check` and `gatekeeper serve`")
 
 
+@click.command()
+def secret() -> None:
+    """Print a new random signing key for GATEKEEPER_SECRET_KEYS (see the README on rotation)."""
+    click.echo(secrets.token_urlsafe(32))
+
+
 @main.command()
 @settings_options("sites_dir")
 def check(sites_dir: str) -> None:
@@ -150,25 +131,5 @@ def check(sites_dir: str) -> None:
         )
 
 
-from .audit.command import audit  # noqa: E402
-
-main.add_command(audit)
-
-
-from .csp_command import csp  # noqa: E402  (it uses settings_options above)
-from .monitor_command import monitor_command  # noqa: E402
-
-main.add_command(csp)
-main.add_command(monitor_command)
-
-
-from .log_commands import export, purge, secret  # noqa: E402  (they use settings_options above)
-
-main.add_command(export)
-main.add_command(purge)
-main.add_command(secret)
-
-from .chain_commands import anchor, verify  # noqa: E402
-
-main.add_command(verify)
-main.add_command(anchor)
+for command in (audit, csp, monitor_command, export, purge, secret, verify, anchor):
+    main.add_command(command)

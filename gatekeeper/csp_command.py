@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import fail, settings_options
+from .cli_options import fail, settings_options
 from .csp import Policy
 from .sites import SiteError, load_site
 

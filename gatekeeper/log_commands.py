@@ -1,4 +1,4 @@
-"""The consent-log commands: `gatekeeper export`, `gatekeeper purge` and `gatekeeper secret`.
+"""The consent-log commands: `gatekeeper export` and `gatekeeper purge`.
 
 Bad input (unknown site, bad date, a database that cannot be reached) ends with one
 line on stderr and exit status 1, never a traceback.
@@ -7,7 +7,6 @@ line on stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 
 from . import export as exports
 from . import retention
-from .cli import fail, settings_options
+from .cli_options import fail, settings_options
 from .db import DatabaseError, create_engine, shown_url
 from .sites import SiteError, load_sites
 
@@ -103,9 +102,3 @@ def purge(site_id: str | None, dry_run: bool, database_url: str, sites_dir: str)
             f"{done.site}: {verb} {done.deleted} record(s) from before {done.cutoff:%Y-%m-%d} "
             f"(retention {done.retention_days} days); {done.kept} kept, oldest kept {oldest}"
         )
-
-
-@click.command()
-def secret() -> None:
-    """Print a new random signing key for GATEKEEPER_SECRET_KEYS (see the README on rotation)."""
-    click.echo(secrets.token_urlsafe(32))

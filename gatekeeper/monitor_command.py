@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import click
 
 from . import monitor
-from .cli import fail, settings_options
+from .cli_options import fail, settings_options
 from .log_commands import _run, _site
 
 COLUMNS = ("count", "vendor", "category", "blocked", "directive", "page", "decided", "disposition", "first_day", "last_day")

@@ -44,9 +44,6 @@ class Cookie(Struct):
     purpose: Text
     first_party: bool = True
 
-    def matches(self, name: str) -> bool:
-        return pattern_matches(self.name, name)
-
 
 def pattern_matches(pattern: str, name: str) -> bool:
     """A cookie name against a declared name, or a prefix pattern ending in `*`."""

@@ -113,6 +113,3 @@ def vendor_for_cookie(name: str) -> Vendor | None:
             return vendor
     return None
 
-
-def is_tracker_cookie(name: str) -> bool:
-    return vendor_for_cookie(name) is not None

@@ -91,6 +91,8 @@ def test_withdrawal_is_logged_clears_cookie_and_expires_declared_cookies(client,
     set_cookies = response.headers.get_list("set-cookie")
     expired = {h.split("=")[0] for h in set_cookies if "Max-Age=0" in h}
     assert expired == {COOKIE_NAME, "_ga", "_ga_ECOM12345", "_gcl_au", "_fbp"}  # never the cart
+    # The Set-Cookie headers are the answer; no undocumented header repeats them.
+    assert not any(name.lower().startswith("x-gatekeeper") for name in response.headers)
     withdraw = records()[-1]
     assert withdraw["action"] == "withdraw" and json.loads(withdraw["categories"]) == {"necessary": True, **ALL_OFF}
 

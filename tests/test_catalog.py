@@ -228,3 +228,11 @@ preset = "youtube"
     gtm, youtube = site.services
     assert service_hosts(gtm) == ("https://*.googletagmanager.com", "https://*.googletagmanager.net")
     assert "https://*.youtube-nocookie.com" in service_hosts(youtube)
+
+
+def test_a_site_in_a_language_the_catalog_lacks_gets_english_preset_texts():
+    from gatekeeper.catalog import expand
+
+    service = expand({"preset": "youtube"}, "services[0]", ("es", "it"))
+    assert service["purpose"] == {"en": "Showing YouTube videos"}
+    assert expand({"preset": "youtube"}, "services[0]", ("de",))["purpose"] == {"de": "YouTube-Videos anzeigen"}

@@ -154,3 +154,18 @@ def test_serve_without_a_sites_folder_serves_the_shipped_examples_and_says_so(tm
     assert examples.exit_code == 1 and "unsupported database 'mysql'" in examples.output
     asked = CliRunner().invoke(main, ["serve"], env={"GATEKEEPER_SITES_DIR": str(tmp_path / "missing")})
     assert asked.exit_code == 1 and "missing: sites directory not found" in asked.output
+
+
+@pytest.mark.parametrize("module", ["log_commands", "csp_command", "chain_commands", "audit.command", "cli"])
+def test_each_command_module_imports_on_its_own(module):
+    """No import circle: a command module imports the shared options, not the group that adds it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import gatekeeper.{module}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_secret_prints_a_new_key():
+    first, second = (CliRunner().invoke(main, ["secret"]).output.strip() for _ in range(2))
+    assert first != second and len(first) >= 40

@@ -133,3 +133,12 @@ def test_vendors_are_immutable():
     vendor = trackers.BY_ID["ga4"]
     with pytest.raises(AttributeError):
         vendor.category = "necessary"
+
+
+def test_no_dead_cookie_matchers_remain():
+    """One way to match a cookie name: sites.pattern_matches for declared names and
+    trackers.vendor_for_cookie for trackers; the unused copies are gone."""
+    from gatekeeper import sites, trackers
+
+    assert not hasattr(sites.Cookie, "matches") and not hasattr(trackers, "is_tracker_cookie")
+    assert sites.pattern_matches("_ga_*", "_ga_X1") and trackers.vendor_for_cookie("_ga") is not None

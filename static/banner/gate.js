@@ -14,7 +14,7 @@ const primary = (doc.documentElement.lang || '').split('-')[0].toLowerCase()
 const languages = Object.keys(MARKUP)
 const lang = languages.includes(primary) ? primary : languages[0]
 const loaded = new Set()
-let decision = null
+let decision = null, hold // hold(iframe): the banner's click-to-load placeholder
 
 w.dataLayer = w.dataLayer || []
 function gtag() { w.dataLayer.push(arguments) }
@@ -75,13 +75,13 @@ function consentUpdate() {
   gtag('consent', 'update', update)
 }
 
-function script(text) {
+/*@snippets*/function script(text) {
   const el = doc.createElement('script')
   el.nonce = nonce
   el.text = text
   return doc.head.appendChild(el)
 }
-
+/*@*/
 // A vendor's script, after its `init` snippet (a command queue) and before its `ready` one.
 function addScript(src, init, ready) {
   if (loaded.has(src)) return
@@ -126,14 +126,18 @@ function loadGtm(id) {
 // placeholders [data-gk-allow] that stand in for content until their category is granted.
 const HELD = 'script[type="text/plain"][data-category],iframe[data-category][data-src],[data-gk-allow]'
 
+function load(frame) {
+  frame.gk = 0
+  frame.removeAttribute('srcdoc')
+  frame.src = frame.dataset.src
+  frame.removeAttribute('data-src')
+}
+
 function activate(el) {
   const category = el.dataset.gkAllow || el.dataset.category
-  if (!allows(category)) return
+  if (!allows(category)) return hold && el.tagName === 'IFRAME' && hold(el)
   if (el.dataset.gkAllow) return el.remove()
-  if (el.tagName === 'IFRAME') {
-    el.src = el.dataset.src
-    return el.removeAttribute('data-src')
-  }
+  if (el.tagName === 'IFRAME') return load(el)
   const script = doc.createElement('script')
   for (const a of el.attributes) if (a.name !== 'type' && a.name !== 'nonce') script.setAttribute(a.name, a.value)
   script.nonce = nonce || el.nonce
@@ -236,7 +240,6 @@ const gatekeeper = w.gatekeeper = {
 }
 
 new MutationObserver((records) => {
-  if (!decision) return
   for (const r of records) r.addedNodes.forEach(activateWithin)
 }).observe(doc.documentElement, { childList: true, subtree: true })
 
