@@ -13,17 +13,14 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from gatekeeper.audit.network import CONSENT_API, TrackerLog, route_trackers
+from gatekeeper.cookies import COOKIE_NAME, ESSENTIAL_COOKIES, ESSENTIAL_STORAGE_KEYS  # noqa: F401 (the tests import them here)
 from gatekeeper.audit.visit import VIEWPORT
 
 from .server import Server
 
-COOKIE = "gk_consent"
+COOKIE = COOKIE_NAME
 BANNER = "gatekeeper-banner"
 DIALOG = f"{BANNER} [role=dialog]"
-
-# What may be stored before a choice (COMPLIANCE 2): session, cart, language — no consent.
-ESSENTIAL_COOKIES = frozenset({"session", "cart", "lang", "language"})
-ESSENTIAL_STORAGE_KEYS = frozenset({"cart", "lang", "language"})
 
 
 def new_context(browser: Browser, tracker_log: TrackerLog | None = None, *, stand_ins: bool = True, **options) -> BrowserContext:

@@ -87,15 +87,6 @@ def test_12_first_layer_informs(site, server, context, page, configs):
                 assert (shown_lifetime, purpose) == (lifetime, config.text(cookie.purpose, lang)), (lang, cookie.name)
 
 
-# Cookies that are neither Gatekeeper's nor a service's, each with the reason it may stay
-# out of the site configuration.
-SHOP_COOKIES = {
-    # The demo shop's own basket (gatekeeper/pages.py), set by the shop's server when an
-    # item is added: strictly necessary for the order the visitor asked for, and covered
-    # by the declaration's "necessary" text ("Cart, checkout, language …"). The site
-    # configuration declares what Gatekeeper loads, not the shop's own session cookies.
-    "cart",
-}
 # Chromium caps every cookie at 400 days, so a declared 730 days cannot be caught
 # overstating beyond 400; anything the browser keeps longer than declared still fails.
 CHROMIUM_CAP_DAYS = 400
@@ -131,13 +122,14 @@ def test_13_declaration_matches_reality(site, server, context, page, tracker_log
     now = time.time()
     names = {c["name"] for c in observed}
     assert {COOKIE, "cart", "_ga"} <= names, names  # the visit really stored things
+    # The shop's own cart cookie is declared (the site file's `cookies`), not allow-listed.
+    own = [s for s in declared["services"] if s["id"] == "own-cookies"]
+    assert own and own[0]["category"] == "necessary" and [k["name"] for k in own[0]["cookies"]] == ["cart"]
 
     problems = []
     for cookie in observed:
         name = cookie["name"]
         days_left = None if cookie["expires"] == -1 else (cookie["expires"] - now) / DAY
-        if name in SHOP_COOKIES:
-            continue
         if name == declared["consent_cookie"]["name"]:
             if days_left is None or days_left > declared["consent_cookie"]["lifetime_days"] + 1 / 1440:
                 problems.append(f"{name}: {days_left} days left, declared {declared['consent_cookie']['lifetime_days']}")

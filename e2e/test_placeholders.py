@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from gatekeeper.catalog import catalog
-from gatekeeper.embeds import embed_texts
+from gatekeeper.texts import builtin_texts
 
 from .harness import COOKIE, cookies, wait_for_banner
 from .server import Server
@@ -132,16 +132,16 @@ def test_placeholders_stand_in_without_a_request_a_shift_or_an_axe_violation(lan
     assert page.evaluate(BOXES) == [[484, 274, True, False]] * 3 + [[304, 184, True, False]]
     assert page.evaluate(CLS) == 0
 
-    words = embed_texts()[lang]
+    words = builtin_texts(lang)
     youtube = placeholder(page, 0)
     assert youtube.locator("html").get_attribute("lang") == lang
-    assert youtube.locator("button").first.inner_text() == words["video"]
+    assert youtube.locator("button").first.inner_text() == words["embed_video"]
     text = youtube.locator("p").first.inner_text()
     assert "YouTube" in text and "VISITOR_INFO1_LIVE" in text, text
-    assert placeholder(page, 2).locator("button").first.inner_text() == words["map"]
-    assert placeholder(page, 3).locator("button").first.inner_text() == words["content"]
+    assert placeholder(page, 2).locator("button").first.inner_text() == words["embed_map"]
+    assert placeholder(page, 3).locator("button").first.inner_text() == words["embed_content"]
     assert "widgets.example-reviews.net" in placeholder(page, 3).locator("p").first.inner_text()
-    assert placeholder(page, 0).locator("button").nth(1).inner_text() == words["always"].replace("{category}", "Marketing")
+    assert placeholder(page, 0).locator("button").nth(1).inner_text() == words["embed_always"].replace("{category}", "Marketing")
 
     page.locator("gatekeeper-banner button[data-gk=reject]").click()
     tracker_log.settle(page)

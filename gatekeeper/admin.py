@@ -43,8 +43,8 @@ def _page(request: Request, name: str, status: int = 200, **context) -> Response
     return response
 
 
-def _session(request: Request) -> dict | None:
-    session = request.app.state.admin_sessions.read(request)
+async def _session(request: Request) -> dict | None:
+    session = await request.app.state.admin_sessions.read(request)
     request.state.admin_session = session
     return session
 
@@ -61,7 +61,7 @@ def guarded(view):
     async def wrapper(request: Request) -> Response:
         if not request.app.state.admin_credentials.enabled:
             return _admin_off(request)
-        if _session(request) is None:
+        if await _session(request) is None:
             return RedirectResponse(f"{PATH}/login", status_code=303)
         if request.method == "POST":
             form = await request.form()
@@ -88,18 +88,19 @@ async def login(request: Request) -> Response:
         form = await request.form()
         user, password = str(form.get("user", ""))[:100], str(form.get("password", ""))
         address = request.client.host if request.client else "unknown"
-        keys = [f"ip:{address}", f"user:{user}"]
-        throttle = request.app.state.admin_throttle
+        limit = request.app.state.admin_limit
         if not same_origin(request) or not tokens_match(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
             error, status = "This form has expired; please try again.", 403
-        elif wait := throttle.retry_after(keys):
-            error, status = f"Too many failed logins. Try again in {wait // 60 + 1} minutes.", 429
+        elif not (verdict := await limit.attempt(address, user)).allowed:
+            # Counted before the check: a burst of parallel guesses cannot outrun the count.
+            wait = verdict.retry_after
+            error, status = f"Too many login attempts. Try again in {wait // 60 + 1} minutes.", 429
         elif await run_in_threadpool(request.app.state.admin_credentials.check, user, password):
+            await limit.succeeded(address)
             response = RedirectResponse(PATH, status_code=303)
-            request.app.state.admin_sessions.start(response, request, user)
+            await request.app.state.admin_sessions.start(response, request, user)
             return response
         else:
-            throttle.failed(keys)
             error, status = "Wrong user name or password.", 401
     token = login_token(request)
     response = _page(request, "admin_login.html", status, error=error, csrf=token)
@@ -112,7 +113,7 @@ async def login(request: Request) -> Response:
 @guarded
 async def logout(request: Request) -> Response:
     response = RedirectResponse(f"{PATH}/login", status_code=303)
-    request.app.state.admin_sessions.end(response)
+    await request.app.state.admin_sessions.end(response, request)
     return response
 
 

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from . import answers, errors, metrics, receipts
 from .consent_log import ConsentRecord
-from .cookies import COOKIE_NAME, clear_consent_cookie, expire_withdrawn_cookies, set_consent_cookie
+from .cookies import clear_consent_cookie, consent_cookie, expire_withdrawn_cookies, set_consent_cookie
 from .decisions import (
     MAX_BODY_BYTES,
     ConsentRequest,
@@ -97,7 +97,7 @@ def _state(decision: Decision) -> answers.DecisionState:
 
 
 def _current_token(request: Request, site: Site) -> ConsentToken | None:
-    return request.app.state.signer.current(request.cookies.get(COOKIE_NAME), site)
+    return request.app.state.signer.current(consent_cookie(request), site)
 
 
 def _record(request: Request, site: Site, consent_id: str, action: str, decision: Decision, language: str, source: str):

@@ -7,6 +7,8 @@ request: sites are validated, bundles built, keys resolved.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,7 +22,8 @@ from . import answers, api, assets, metrics, openapi, pages
 from . import declaration, qa_fixtures
 from . import admin, monitor
 from .api import JSON
-from .admin_auth import Credentials, LoginThrottle, Sessions
+from .admin_auth import Credentials
+from .admin_sessions import LoginLimit, SessionStore
 from .bundle import build_bundle
 from .consent_log import ConsentLog
 from .db import create_engine, migrate, ping
@@ -85,13 +88,14 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
     )
     app.state.settings = settings
     app.state.sites = sites
-    app.state.bundles = {site_id: build_bundle(site) for site_id, site in sites.items()}
     keys = resolve_secret_keys(settings)
     app.state.signer = TokenSigner(keys)
+    app.state.bundles = {site_id: build_bundle(site, app.state.signer.public_keys) for site_id, site in sites.items()}
     app.state.engine = engine
     app.state.consent_log = consent_log
     app.state.csp_rate = monitor.RateLimit()
-    app.state.admin_credentials = Credentials.from_settings(settings)
-    app.state.admin_sessions = Sessions(keys)
-    app.state.admin_throttle = LoginThrottle()
+    pepper = hmac.new(keys[0].encode("utf-8"), b"gatekeeper.admin", hashlib.sha256).digest()
+    app.state.admin_credentials = credentials = Credentials.from_settings(settings, pepper)
+    app.state.admin_sessions = SessionStore(engine, credentials.credential)
+    app.state.admin_limit = LoginLimit(engine, pepper)
     return app

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from . import metrics
 from .bundle import Asset
-from .cookies import COOKIE_NAME, clear_consent_cookie
+from .cookies import clear_consent_cookie, consent_values
 
 JS = "text/javascript; charset=utf-8"
 JSON = "application/json"
@@ -74,11 +74,10 @@ def _script(request: Request, cache_control: str) -> Response:
         return unknown_site(site_id)
     response = serve(request, bundle.in_language(request.query_params.get("lang")), JS, cache_control)
     metrics.bundle_requests.labels(site_id, "not_modified" if response.status_code == 304 else "full").inc()
-    # The bundle reads the cookie without its key; a forged one is cleared here. The plain
-    # URL is revalidated on every page view, so there a forgery never outlives one; the
-    # immutable hashed URL is not requested again (README: pin it only with a backend check).
-    value = request.cookies.get(COOKIE_NAME)
-    if value is not None and request.app.state.signer.verify(value) is None:
+    # The bundle verifies the signature itself and ignores a forged cookie; one this request
+    # carries (or a second one beside ours) is also cleared here, so it does not linger.
+    values = consent_values(request)
+    if len(set(values)) > 1 or any(request.app.state.signer.verify(v) is None for v in values):
         clear_consent_cookie(response, request, request.app.state.sites[site_id])
     return response
 

@@ -17,16 +17,17 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import brotli
 import minify
 
-from .cookies import withdrawal_patterns
+from .cookies import COOKIE_NAME, withdrawal_patterns
 from .embeds import embed_config
 from .sites import GA4, GTM, Embed, FacebookSDK, GoogleAds, Script, Site
 from .templating import render
 from .texts import site_texts
+from .tokens import FORMAT_VERSION
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,19 @@ def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+# Safe even pasted inside an inline <script>: no "</script" or "<!--" ends or escapes it, and
+# U+2028/U+2029 (line terminators in older JavaScript engines) appear only as escapes.
+# Applied to the minified code, since a minifier undoes escapes it thinks unnecessary;
+# they can only occur inside string, template or regular-expression literals there, where
+# the escaped forms mean the same.
+_ENDS_SCRIPT = re.compile(r"<(/script|!--)", re.IGNORECASE)
+_LINE_SEPARATORS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _inline_safe(code: str) -> str:
+    return _ENDS_SCRIPT.sub(lambda m: "<\\" + m[1], code).translate(_LINE_SEPARATORS)
+
+
 def _shown(first: str, prefs: str, config: str) -> str:
     """Everything a visitor in one language can be shown, the sha256 of which each record
     carries: the first layer, the preferences layer and the public config (categories,
@@ -191,18 +205,24 @@ def _shown(first: str, prefs: str, config: str) -> str:
     return first + prefs + f'<script type="application/json" data-gk-config>{config}</script>'
 
 
-def build_bundle(site: Site) -> Bundle:
+def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
+    """`public_keys`: the consent token's verification keys (tokens.py); with none, no stored
+    decision verifies and every visit shows the banner."""
     first = {lang: render_banner(site, lang, "first") for lang in site.languages}
     prefs = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
     config = _json(public_config(site))
-    css = _minified_css(_static("banner.css"))
+    css = _minified_css(site.theme.css() + _static("banner.css"))
     prefs_css = _minified_css(_static("prefs.css"))
     wanted = features(site)
     code = f'{_only(_static("gate.js"), wanted)}\n{_only(_static("banner.js"), wanted)}\n'
+    keys = _json(list(public_keys))
 
     def script(markup: dict[str, str]) -> Asset:
-        source = f'(()=>{{"use strict";const CONFIG={config},MARKUP={_json(markup)},CSS={_json(css)};\n{code}}})();\n'
-        return Asset.of(_minified_js(source).encode("utf-8"))
+        source = (
+            f'(()=>{{"use strict";const CONFIG={config},KEYS={keys},MARKUP={_json(markup)},CSS={_json(css)},'
+            f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code}}})();\n"
+        )
+        return Asset.of(_inline_safe(_minified_js(source)).encode("utf-8"))
 
     asset = script(first)
     shown = {lang: _shown(first[lang], prefs[lang], config) for lang in site.languages}

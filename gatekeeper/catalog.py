@@ -42,6 +42,10 @@ class Param(Struct):
     expect: str  # that shape in words, for error messages
     example: str
     default: str | None = None
+    # How `gatekeeper scan` reads the value from the vendor's requests: a regular
+    # expression searched in each request URL, group 1 (after `read_prefix`) is the value.
+    read: str | None = None
+    read_prefix: str = ""
 
 
 class Host(Struct):

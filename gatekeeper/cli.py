@@ -23,6 +23,7 @@ from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
 from .log_commands import export, purge
 from .monitor_command import monitor_command
+from .scan_command import scan
 from .settings import Settings, SettingsError, declared
 from .sites import SiteError, load_sites
 from .starter import DEFAULT_SITE, example_sites_dir, write_starter
@@ -106,9 +107,26 @@ def init(site_id: str, sites_dir: str) -> None:
 
 
 @click.command()
-def secret() -> None:
-    """Print a new random signing key for GATEKEEPER_SECRET_KEYS (see the README on rotation)."""
-    click.echo(secrets.token_urlsafe(32))
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Instead, print the public key of each configured signing key, newest first: what a "
+    "backend that only verifies consent tokens needs (tokens.TokenVerifier).",
+)
+@settings_options("secret_keys", "secret_file")
+def secret(public: bool, secret_keys: str, secret_file: str) -> None:
+    """Print a new random signing key for GATEKEEPER_SECRET_KEYS (see the README on rotation).
+
+    Each key is a random secret from which the consent token's ECDSA P-256 key pair is derived.
+    """
+    if not public:
+        click.echo(secrets.token_urlsafe(32))
+        return
+    from .settings import resolve_secret_keys
+    from .tokens import TokenSigner
+
+    keys = resolve_secret_keys(Settings(secret_keys=secret_keys, secret_file=secret_file))
+    click.echo("\n".join(TokenSigner(keys).public_keys))
 
 
 @main.command()
@@ -131,5 +149,5 @@ def check(sites_dir: str) -> None:
         )
 
 
-for command in (audit, csp, monitor_command, export, purge, secret, verify, anchor):
+for command in (audit, scan, csp, monitor_command, export, purge, secret, verify, anchor):
     main.add_command(command)

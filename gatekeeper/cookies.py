@@ -19,7 +19,15 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+# The consent cookie's name, for the server, the bundle (bundle.py hands it to gate.js),
+# the declaration page, the audit and the browser tests alike.
 COOKIE_NAME = "gk_consent"
+
+# What a shop may store before any choice (docs/rules.md, rule 2): its session, the cart,
+# the language. Not even the consent cookie: there is none until a choice. The audit and
+# the browser tests both hold shops to this one list.
+ESSENTIAL_COOKIES = frozenset({"session", "sessionid", "cart", "lang", "language"})
+ESSENTIAL_STORAGE_KEYS = frozenset({"cart", "lang", "language"})
 
 
 def domain_within(host: str, site: Site) -> str | None:
@@ -69,8 +77,29 @@ def set_consent_cookie(response: Response, request: Request, site: Site, token: 
     _set_cookie(response, request, COOKIE_NAME, token, max_age, cookie_domain(request, site))
 
 
+def consent_values(request: Request) -> list[str]:
+    """Every `gk_consent` value the browser sent: more than one when a cookie was planted
+    beside ours (another path, the parent domain); Starlette's `request.cookies` keeps one."""
+    values = []
+    for chunk in request.headers.get("cookie", "").split(";"):
+        name, sep, value = chunk.partition("=")
+        if sep and name.strip() == COOKIE_NAME:
+            values.append(value.strip())
+    return values
+
+
+def consent_cookie(request: Request) -> str | None:
+    """The one `gk_consent` value, or None when there is none or two disagree (undecided)."""
+    values = set(consent_values(request))
+    return values.pop() if len(values) == 1 else None
+
+
 def clear_consent_cookie(response: Response, request: Request, site: Site) -> None:
-    expire_cookie(response, request, COOKIE_NAME, cookie_domain(request, site))
+    """Expire ours on every scope this server or the bundle sets it: host-only and, on a
+    host within it, the site's cookie domain (both at Path=/)."""
+    expire_cookie(response, request, COOKIE_NAME)
+    if (domain := cookie_domain(request, site)) is not None:
+        expire_cookie(response, request, COOKIE_NAME, domain)
 
 
 def expire_cookie(response: Response, request: Request, name: str, domain: str | None = None) -> None:

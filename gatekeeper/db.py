@@ -132,6 +132,30 @@ csp_dropped = sa.Table(
     sa.Column("count", sa.Integer(), nullable=False),
 )
 
+# Admin sessions, server-side so logout, expiry and a changed password end them in every
+# process; the browser holds only a random id, stored here as its sha256 (admin_sessions.py).
+admin_sessions = sa.Table(
+    "admin_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(100), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("credential", sa.String(64), nullable=False),  # which password it was opened with
+    sa.Column("created_at", sa.Float(), nullable=False),  # Unix seconds
+    sa.Column("seen_at", sa.Float(), nullable=False),
+    sa.Index("ix_admin_sessions_username", "username"),
+)
+
+# Login attempts per address and per user name in the current window, counted atomically
+# by every process before a password is checked; keys are keyed hashes, never the address.
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("window_start", sa.Float(), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+)
+
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
 

@@ -36,6 +36,27 @@ def tracker_vendors(service: Service) -> list[str]:
     return list(dict.fromkeys(vendors))
 
 
+OWN_COOKIES_ID = "own-cookies"
+
+
+def _cookies(site: Site, cookies) -> list[dict]:
+    texts = lambda value: {lang: site.text(value, lang) for lang in site.languages}  # noqa: E731
+    return [
+        {"name": c.name, "lifetime_days": c.lifetime_days, "first_party": c.first_party, "purpose": texts(c.purpose)}
+        for c in cookies
+    ]
+
+
+def own_cookies(site: Site) -> dict:
+    """The shop's own necessary cookies, declared like a service of the shop itself, so a
+    tool reading the declaration checks them like any vendor's (COMPLIANCE 13)."""
+    return {
+        "id": OWN_COOKIES_ID, "name": site.name, "category": "necessary", "vendor": site.controller,
+        "location": {}, "outside_eu": False, "privacy_url": site.policy_url, "purpose": {},
+        "trackers": [], "cookies": _cookies(site, site.cookies),
+    }
+
+
 def declaration(site: Site) -> dict:
     texts = lambda value: {lang: site.text(value, lang) for lang in site.languages}  # noqa: E731
     return {
@@ -48,7 +69,7 @@ def declaration(site: Site) -> dict:
         "languages": list(site.languages),
         "categories": list(site.category_ids),
         "consent_cookie": {"name": COOKIE_NAME, "lifetime_days": site.consent_days, "category": "necessary"},
-        "services": [
+        "services": [*([own_cookies(site)] if site.cookies else []), *(
             {
                 "id": service.id,
                 "name": service.name,
@@ -59,18 +80,10 @@ def declaration(site: Site) -> dict:
                 "privacy_url": service.privacy_url,
                 "purpose": texts(service.purpose),
                 "trackers": tracker_vendors(service),
-                "cookies": [
-                    {
-                        "name": cookie.name,
-                        "lifetime_days": cookie.lifetime_days,
-                        "first_party": cookie.first_party,
-                        "purpose": texts(cookie.purpose),
-                    }
-                    for cookie in service.cookies
-                ],
+                "cookies": _cookies(site, service.cookies),
             }
             for service in site.services
-        ],
+        )],
     }
 
 

@@ -3,24 +3,17 @@
 An `<iframe data-category data-src>` whose category is not granted gets a placeholder of
 the same size in the page's language, naming the vendor and the cookies it sets (from
 the site's embed services, i.e. the presets youtube, vimeo, google_maps), with "load this
-one" and "always allow <category>". Texts: texts/embeds.toml, one table per language.
+one" and "always allow <category>". Texts: the `embed_*` keys of each language's texts
+(texts.py), so a site may override them and a language of its own must give them.
 """
 
 from __future__ import annotations
 
-import tomllib
-from functools import cache
-from importlib.resources import files
-
 from .catalog import catalog
 from .sites import Embed, Site
+from .texts import site_texts
 
 KINDS = ("video", "map", "content")
-
-
-@cache
-def embed_texts() -> dict[str, dict[str, str]]:
-    return tomllib.loads((files("gatekeeper") / "texts" / "embeds.toml").read_text("utf-8"))
 
 
 def _hosts(preset_id: str | None) -> list[str]:
@@ -39,8 +32,8 @@ def embed_config(site: Site) -> tuple[dict, list]:
     kinds = {"content"} | {_kind(s.preset) for s in embeds}
     texts = {}
     for lang in site.languages:
-        words = embed_texts().get(lang, embed_texts()["en"])
-        texts[lang] = [words["always"], words["notice"], *(words[k] if k in kinds else 0 for k in KINDS)]
+        words = site_texts(site, lang)
+        texts[lang] = [words["embed_always"], words["embed_notice"], *(words["embed_" + k] if k in kinds else 0 for k in KINDS)]
     services = [
         {"c": s.category, "n": s.name, "h": _hosts(s.preset), "k": ", ".join(c.name for c in s.cookies), "v": 2 + KINDS.index(_kind(s.preset))}
         for s in embeds

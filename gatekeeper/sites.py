@@ -17,6 +17,8 @@ import msgspec
 
 from . import catalog, errors, texts
 from .csp_table import CspTable
+from .theme import Theme, expected as theme_expected
+from .trackers import vendor_for_cookie
 
 SLUG = r"^[a-z][a-z0-9_-]{0,39}$"
 
@@ -165,6 +167,8 @@ class Site(Struct):
     texts: dict[Language, dict[str, str]] = {}
     # The shop's own hosts for the Content-Security-Policy (csp_table.py, README "On your own server").
     csp: CspTable = CspTable()
+    # The banner's colours, radius, font and spacing (theme.py, README "Themes").
+    theme: Theme = Theme()
 
     @property
     def default_language(self) -> str:
@@ -213,12 +217,21 @@ def _check_rules(site: Site) -> None:
                 )
         if service.category == "necessary" and not isinstance(service.loader, Script):
             raise SiteError(f"services[{i}].category: a tracker loader cannot be 'necessary'")
+    for i, cookie in enumerate(site.cookies):
+        vendor = vendor_for_cookie(cookie.name.rstrip("*"))
+        if vendor is not None:
+            raise SiteError(
+                f"cookies[{i}].name: {cookie.name!r} is a cookie of {vendor.name}; declare it under that "
+                "service (preset), not among the shop's own necessary cookies"
+            )
     if len(set(site.languages)) != len(site.languages):
         raise SiteError("languages: a language is listed twice")
     for language in site.texts:
         if language not in site.languages:
             raise SiteError(f"texts.{language}: language not in languages {list(site.languages)}")
     for field, why in site.csp.problems():
+        raise SiteError(f"{field}: {why}")
+    for field, why in site.theme.problems():
         raise SiteError(f"{field}: {why}")
 
 
@@ -251,6 +264,7 @@ def parse_site(data: bytes | str, source: str = "<site>") -> Site:
         field, message = explain(exc, "(top level)")
         if field.endswith("loader.type"):
             message += f" (expected one of {', '.join(LOADER_TYPES)})"
+        message = theme_expected(field, message) or message
         raise SiteError(f"{source}: {field}: {message}") from None
     try:
         _check_rules(site)

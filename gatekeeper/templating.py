@@ -11,6 +11,8 @@ from pathlib import Path
 import jinja2
 from starlette.templating import Jinja2Templates
 
+from .cookies import COOKIE_NAME
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 environment = jinja2.Environment(
@@ -19,6 +21,8 @@ environment = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# The consent cookie's name, where a page declares it (_cookie_table.html).
+environment.globals["consent_cookie"] = COOKIE_NAME
 templates = Jinja2Templates(env=environment)
 
 

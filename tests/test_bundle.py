@@ -55,7 +55,8 @@ def signer():
 def client(sites, signer):
     app = Starlette(routes=assets.routes, exception_handlers=exception_handlers)
     app.state.sites = sites
-    app.state.bundles = {site_id: build_bundle(site) for site_id, site in sites.items()}
+    # As served: with the consent token's public key, which the first click's budget includes.
+    app.state.bundles = {site_id: build_bundle(site, signer.public_keys) for site_id, site in sites.items()}
     app.state.signer = signer
     return TestClient(app)
 
@@ -255,6 +256,32 @@ def test_a_forged_consent_cookie_is_cleared(client, ecomarket):
         assert set_cookie.startswith("gk_consent=") and "Max-Age=0" in set_cookie, (response.status_code, set_cookie)
 
 
+def test_a_second_consent_cookie_beside_a_genuine_one_clears_both_scopes(sites, signer):
+    """A planted duplicate (parent domain, another path) next to ours: both disagree, so the
+    bundle response expires the host-only cookie and the site's cookie domain."""
+    site = sites["ecomarket"]
+    assert site.cookie_domain, "the example site declares a cookie domain"
+    app = Starlette(routes=assets.routes)
+    app.state.sites, app.state.signer = sites, signer
+    app.state.bundles = {"ecomarket": build_bundle(site, signer.public_keys)}
+    shop = TestClient(app, base_url=f"https://shop.{site.cookie_domain}")
+    response = shop.get("/gk/ecomarket.js", headers={"Cookie": f"gk_consent={valid_token(signer)}; gk_consent=other"})
+    cleared = response.headers.get_list("set-cookie")
+    assert len(cleared) == 2 and all(c.startswith('gk_consent="";') and "Max-Age=0" in c for c in cleared), cleared
+    assert [c for c in cleared if f"Domain={site.cookie_domain}" in c] and [c for c in cleared if "Domain" not in c]
+    assert all("Path=/;" in c and "Secure" in c for c in cleared)
+
+
+def test_the_bundle_carries_the_public_keys_and_is_safe_inline(signer):
+    """Strings that would end or escape an inline <script>, or break older engines, are escaped."""
+    source = (SITES_DIR / "locomail.toml").read_text("utf-8")
+    source += '\n[texts.en]\nsettings = "Cookies </SCRIPT><script>alert(1)</script> <!-- \u2028\u2029"\n'
+    body = build_bundle(parse_site(source), signer.public_keys).body.decode()
+    assert f'["{signer.public_keys[0]}"]' in body
+    assert "<\\/SCRIPT><script>alert(1)<\\/script> <\\!-- \\u2028\\u2029" in body
+    assert not re.search("</script|<!--|\u2028|\u2029", body, re.IGNORECASE)
+
+
 def test_a_genuine_consent_cookie_is_left_alone(client, signer):
     response = client.get("/gk/ecomarket.js", headers={"Cookie": f"gk_consent={valid_token(signer)}"})
     assert response.status_code == 200
@@ -299,3 +326,20 @@ def test_text_hash_covers_the_public_config(sites, ecomarket):
     changed = build_bundle(parse_site(source))
     assert changed.text_hashes["nl"] != ecomarket.text_hashes["nl"]
     assert '"consent_days":90' in changed.texts["nl"]
+
+
+def test_the_consent_cookie_name_and_format_version_are_written_once():
+    """cookies.COOKIE_NAME and tokens.FORMAT_VERSION reach the bundle, the declaration page,
+    the audit and the browser tests; no other source file spells them out."""
+    from gatekeeper.cookies import COOKIE_NAME
+    from gatekeeper.tokens import FORMAT_VERSION
+
+    repo = SITES_DIR.parent
+    sources = [*(repo / "gatekeeper").rglob("*.py"), *(repo / "gatekeeper").rglob("*.html"),
+               *(repo / "static").rglob("*.js"), repo / "e2e" / "harness.py"]
+    spelled = {str(p.relative_to(repo)) for p in sources if re.search(r"""["'>]gk_consent["'<=]""", p.read_text())}
+    assert spelled == {"gatekeeper/cookies.py"}
+    gate = (repo / "static" / "banner" / "gate.js").read_text()
+    assert "p.v === FORMAT" in gate and not re.search(r"\.v === \d", gate)
+    code = gzip.decompress(build_bundle(load_sites(SITES_DIR)["ecomarket"]).gzip).decode()
+    assert re.search(rf'(\w+)="{COOKIE_NAME}",(\w+)={FORMAT_VERSION}[;,]', code), "the bundle gets both from Python"

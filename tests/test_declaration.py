@@ -18,3 +18,28 @@ def test_declaration_json_comes_from_the_site_config(client):
 def test_declaration_json_of_an_unknown_site_is_404(client):
     response = client.get("/gk/nosuchshop/cookies.json")
     assert response.status_code == 404
+
+
+def test_the_shops_own_necessary_cookies_are_declared_under_necessary(client):
+    services = client.get("/gk/ecomarket/cookies.json").json()["services"]
+    own = services[0]
+    assert (own["id"], own["category"], own["trackers"]) == ("own-cookies", "necessary", [])
+    assert own["cookies"] == [{"name": "cart", "lifetime_days": 0, "first_party": True,
+                               "purpose": {"nl": "Onthoudt wat in uw winkelmandje zit", "fr": "Retient le contenu de votre panier",
+                                           "en": "Remembers what is in your cart", "de": "Merkt sich den Inhalt Ihres Warenkorbs"}}]
+    page = client.get("/gk/ecomarket/cookies?lang=en").text
+    necessary = page[page.index('id="category-necessary"'):page.index('id="category-analytics"')]
+    assert 'data-cookie="cart"' in necessary and "Remembers what is in your cart" in necessary
+    prefs = client.get("/gk/ecomarket/prefs/en.json").json()["html"]
+    necessary = prefs[prefs.index('data-category="necessary"'):prefs.index('data-category="analytics"')]
+    assert "cart" in necessary and "ECOMARKET" in necessary
+
+
+def test_a_trackers_cookie_cannot_pass_as_the_shops_own():
+    import pytest
+
+    from gatekeeper.sites import SiteError, parse_site
+    from tests.test_sites import MINIMAL
+
+    with pytest.raises(SiteError, match=r"^shop.toml: cookies\[0\].name: '_ga' is a cookie of Google Analytics 4; declare it under that service"):
+        parse_site(MINIMAL.replace("[[categories]]", '[[cookies]]\nname = "_ga"\nlifetime_days = 730\npurpose = "x"\n\n[[categories]]', 1), "shop.toml")

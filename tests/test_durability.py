@@ -34,11 +34,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(database_url: str, port: int, log_path: Path, key: str) -> subprocess.Popen:
+def start_server(database_url: str, port: int, log_path: Path, key: str, *options: str) -> subprocess.Popen:
+    """`python -m gatekeeper serve` on `port`, healthy; `options` are more CLI options."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")}
     env.update(GATEKEEPER_SECRET_KEYS=key, PYTHONUNBUFFERED="1")
     command = [sys.executable, "-m", "gatekeeper", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--database-url", database_url, "--sites-dir", str(REPO / "sites"), "--log-level", "warning"]
+               "--database-url", database_url, "--sites-dir", str(REPO / "sites"), "--log-level", "warning", *options]
     with log_path.open("ab") as log:
         process = subprocess.Popen(command, cwd=log_path.parent, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30

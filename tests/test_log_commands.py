@@ -115,3 +115,11 @@ def test_a_database_without_a_consent_log_says_so(tmp_path):
 def test_secret_prints_a_fresh_key():
     first, second = (CliRunner().invoke(main, ["secret"]).output.strip() for _ in range(2))
     assert first != second and len(first) >= 43 and "," not in first
+
+
+def test_secret_public_prints_the_verification_keys_newest_first():
+    from gatekeeper.tokens import TokenSigner
+
+    result = CliRunner().invoke(main, ["secret", "--public"], env={"GATEKEEPER_SECRET_KEYS": "new-key,old-key"})
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == list(TokenSigner(["new-key", "old-key"]).public_keys)

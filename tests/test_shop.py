@@ -188,3 +188,13 @@ def test_wsgi_middleware_matches_the_asgi_one():
     assert names.count("content-security-policy") == 1 and names.count("content-security-policy-report-only") == 1
     assert f"'nonce-{nonce}'" in dict(headers)["content-security-policy"]
     assert [v for k, v in headers if k == "set-cookie"][0].startswith('_fbp=""; Max-Age=0')
+
+
+def test_public_keys_alone_verify_so_the_shop_holds_no_signing_secret():
+    from gatekeeper.tokens import TokenSigner
+
+    public = ",".join(TokenSigner(["new-key", "old-key"]).public_keys)  # `gatekeeper secret --public`
+    guard = Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=public)
+    assert guard.consent(f"gk_consent={cookie(key='old-key')}")[0].allows("analytics")
+    assert guard.consent(f"gk_consent={cookie(key='another')}")[0].decision is None
+    assert not hasattr(guard.verifier, "sign")

@@ -55,7 +55,8 @@ def test_placeholders_are_filled_from_the_site(sites):
     texts = site_texts(sites["ecomarket"], "fr")
     assert texts["intro"].startswith("ECOMARKET SRL ")
     assert texts["title"] == "Cookies sur ECOMARKET"
-    assert not any("{" in value for value in texts.values())
+    # {vendor} and {category} in the placeholders' texts are the bundle's to fill.
+    assert not any("{" in value.replace("{vendor}", "").replace("{category}", "") for value in texts.values())
 
 
 def test_site_overrides_replace_only_their_keys():

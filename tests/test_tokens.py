@@ -1,10 +1,17 @@
 import base64
+import hashlib
+import hmac
 import json
 import time
 
+import msgspec
 import pytest
 
-from gatekeeper.tokens import ConsentToken, TokenSigner
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from gatekeeper.tokens import ConsentToken, TokenSigner, TokenVerifier, private_key
 
 
 @pytest.fixture
@@ -19,7 +26,7 @@ def payload_of(value: str) -> dict:
 
 def test_payload_is_plain_json_the_bundle_can_read(token):
     value = TokenSigner(["k1"]).sign(token)
-    assert payload_of(value) == {"site": "ecomarket", "id": "abc123", "granted": ["analytics"], "rev": 1, "iat": token.iat, "v": 1}
+    assert payload_of(value) == {"site": "ecomarket", "id": "abc123", "granted": ["analytics"], "rev": 1, "iat": token.iat, "v": 2}
     assert all(c.isalnum() or c in "-_." for c in value)  # cookie-safe without quoting
 
 
@@ -50,7 +57,54 @@ def test_rotation_newest_signs_all_verify_retired_fails(token):
     assert TokenSigner(["new"]).verify(old) is None  # "old" retired
 
 
-@pytest.mark.parametrize("value", ["", "garbage", "a.b.c", "é.x", "x" * 5000, None, "eyJ9.sig"])
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_the_signature_is_ecdsa_p256_sha256_over_the_payload_text_as_webcrypto_checks_it(token):
+    """r‖s (IEEE P1363, WebCrypto's format), verifiable with nothing but the public key."""
+    value = TokenSigner(["k1"]).sign(token)
+    payload, signature = value.split(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    assert len(raw) == 64
+    point = base64.urlsafe_b64decode(TokenSigner(["k1"]).public_keys[0] + "=")
+    assert len(point) == 65 and point[0] == 4  # uncompressed: WebCrypto's "raw" import
+    public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    public.verify(der, payload.encode(), ec.ECDSA(hashes.SHA256()))  # raises if it does not hold
+
+
+def test_a_backend_verifies_with_the_public_keys_alone(token):
+    signer = TokenSigner(["new", "old"])
+    verifier = TokenVerifier(signer.public_keys)
+    assert verifier.verify(signer.sign(token)) == token
+    assert verifier.verify(TokenSigner(["old"]).sign(token)) == token
+    assert not hasattr(verifier, "sign")
+
+
+def test_the_same_secret_gives_the_same_key_in_every_process():
+    assert TokenSigner(["k1"]).public_keys == TokenSigner(["k1"]).public_keys != TokenSigner(["k2"]).public_keys
+    assert private_key("k1").private_numbers() == private_key("k1").private_numbers()
+
+
+def test_a_key_not_listed_fails_closed_even_for_a_perfect_token(token):
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    payload = TokenSigner(["k1"]).sign(token).split(".")[0]
+    r, s = decode_dss_signature(stranger.sign(payload.encode(), ec.ECDSA(hashes.SHA256())))
+    assert TokenSigner(["k1"]).verify(f"{payload}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}") is None
+
+
+def test_an_hmac_token_of_format_1_reads_as_undecided(token):
+    """Cookies from before the switch to ECDSA: those visitors are asked once again."""
+    old = ConsentToken(site=token.site, id=token.id, granted=token.granted, rev=token.rev, iat=token.iat, v=1)
+    payload = b64(msgspec.json.encode(old))
+    value = f"{payload}.{b64(hmac.new(b'k1', payload.encode(), hashlib.sha256).digest())}"  # its shape
+    assert TokenSigner(["k1"]).verify(value) is None
+
+
+@pytest.mark.parametrize("value", ["", "garbage", "a.b.c", "é.x", "x" * 5000, None, "eyJ9.sig", "eyJ9." + "A" * 86,
+                                   "e.yJ9." + "A" * 86, "eyJ9." + "A" * 85 + "="])
 def test_malformed_values_read_as_undecided(value):
     assert TokenSigner(["k1"]).verify(value) is None
 

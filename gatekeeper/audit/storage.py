@@ -9,11 +9,9 @@ from dataclasses import dataclass
 
 from playwright.sync_api import BrowserContext, Error, Page
 
+from ..cookies import COOKIE_NAME as CONSENT_COOKIE
+from ..cookies import ESSENTIAL_COOKIES
 from ..trackers import Vendor, vendor_for_cookie
-
-CONSENT_COOKIE = "gk_consent"
-# What a shop may store before a choice (COMPLIANCE 2): session, cart, language.
-ESSENTIAL_COOKIES = frozenset({"session", "sessionid", "cart", "lang", "language"})
 
 
 @dataclass(frozen=True)

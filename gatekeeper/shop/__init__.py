@@ -1,7 +1,7 @@
 """Gatekeeper on the shop's own server: verify the visitor's `gk_consent` cookie exactly
 as Gatekeeper does, and enforce it with a consent-aware Content-Security-Policy.
 
-Needs only itsdangerous and msgspec (no Starlette, SQLAlchemy or Playwright):
+Needs only cryptography and msgspec (no Starlette, SQLAlchemy or Playwright):
 
     from gatekeeper.shop import ConsentMiddleware        # ASGI: Starlette, FastAPI
     from gatekeeper.shop import WSGIConsentMiddleware    # WSGI: Flask, Django

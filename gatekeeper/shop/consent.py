@@ -16,7 +16,7 @@ from ..cookies import COOKIE_NAME, set_cookie_header, withdrawal_matcher, withdr
 from ..csp import Policy
 from ..decisions import Decision
 from ..sites import Site, load_site
-from ..tokens import ConsentToken, TokenSigner, split_keys
+from ..tokens import ConsentToken, verifier
 
 CspMode = Literal["report", "enforce", "off"]
 CSP_MODES = ("report", "enforce", "off")
@@ -117,7 +117,7 @@ class Guard:
             raise ValueError(f"csp={csp!r}: expected one of {', '.join(CSP_MODES)}")
         self.site = load_site(sites_dir, site)
         self.optional = self.site.optional_categories
-        self.verifier = TokenSigner(split_keys(keys))
+        self.verifier = verifier(keys)
         # A visitor sends the same cookie on every page: its signature is checked once.
         # Only what verified is cached, keyed by the whole value; expiry is checked each time.
         self._verified = lru_cache(maxsize=4096)(self.verifier.verify)

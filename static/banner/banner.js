@@ -168,7 +168,8 @@ hold = (frame) => {
 w.addEventListener('gatekeeper:consent', hide)
 gatekeeper.show = show
 
-function start() {
+async function start() {
+  await ready
   activateWithin(doc)
   if (decision) return settings()
   show(true)

@@ -1,6 +1,7 @@
 // Gatekeeper gate: holds the visitor's decision and releases only what it allows (Consent
 // Mode, gtag.js, Facebook SDK, scripts, the shop's own tags). Works without the banner UI.
-// bundle.py wraps this file and banner.js in one function with CONFIG, MARKUP and CSS.
+// bundle.py wraps this file and banner.js in one function with CONFIG, MARKUP, CSS, and the
+// consent cookie's COOKIE name and FORMAT version (cookies.py, tokens.py).
 
 const w = window, doc = document
 const me = doc.currentScript
@@ -33,20 +34,25 @@ function decisionOf(granted, id) {
   return { categories, revision: CONFIG.revision, id }
 }
 
-// The cookie's payload is readable without the key; the server checks the signature and
-// clears a forged cookie whenever the bundle is fetched.
-function storedDecision() {
-  for (const pair of doc.cookie.split('; ')) {
-    if (!pair.startsWith('gk_consent=')) continue
-    try {
-      const b64 = pair.slice(11).replace(/"/g, '').split('.')[0].replace(/-/g, '+').replace(/_/g, '/')
-      const p = JSON.parse(atob(b64))
-      const fresh = (p.iat + CONFIG.consent_days * 86400) * 1000 > Date.now()
-      if (p.v === 1 && p.site === CONFIG.site && p.rev === CONFIG.revision && fresh && Array.isArray(p.granted)) {
-        return decisionOf(p.granted, p.id)
+// A decision only from a gk_consent the server signed: its ECDSA P-256 signature is checked
+// with the bundle's public KEYS (WebCrypto, so https or localhost only; elsewhere, and for
+// two cookies that disagree, another site's, revision's or an expired one: undecided).
+const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+const b64 = (s) => atob(s.replace(/-/g, '+').replace(/_/g, '/'))
+const u8 = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0))
+
+async function storedDecision() {
+  const values = new Set(doc.cookie.split('; ').filter((p) => p.startsWith(COOKIE + '=')))
+  try {
+    const [data, sig] = values.size === 1 && [...values][0].slice(COOKIE.length + 1).split('.')
+    const p = JSON.parse(b64(data))
+    if (p.v === FORMAT && p.site === CONFIG.site && p.rev === CONFIG.revision && (p.iat + CONFIG.consent_days * 86400) * 1e3 > Date.now()) {
+      for (const k of KEYS) {
+        const key = await crypto.subtle.importKey('raw', u8(b64(k)), ECDSA, 0, ['verify'])
+        if (await crypto.subtle.verify(ECDSA, key, u8(b64(sig)), u8(data))) return decisionOf(p.granted, p.id)
       }
-    } catch (e) { /* malformed: undecided */ }
-  }
+    }
+  } catch (e) { /* none, two, malformed, or no WebCrypto (plain http): undecided */ }
   return null
 }
 
@@ -202,7 +208,7 @@ async function decide(choice, source) {
     const answer = await response.json()
     if (crossOrigin) {
       const secure = location.protocol === 'https:' ? '; Secure' : ''
-      doc.cookie = 'gk_consent=' + answer.token + '; Path=/; Max-Age=' + answer.max_age + '; SameSite=Lax' + secure
+      doc.cookie = COOKIE + '=' + answer.token + '; Path=/; Max-Age=' + answer.max_age + '; SameSite=Lax' + secure
     }
     next = decisionOf(optional.filter((c) => categories[c] && answer.decision.categories[c]), answer.consent_id)
   } catch (e) { /* fail closed */ }
@@ -220,7 +226,7 @@ async function decide(choice, source) {
 // Withdrawal stops everything on this page even when the server cannot be reached.
 async function withdraw(source) {
   try { await send('DELETE', { source: source || 'api' }) } catch (e) { /* still withdraw here */ }
-  expireCookie('gk_consent')
+  expireCookie(COOKIE)
   apply(null)
 }
 
@@ -243,5 +249,5 @@ new MutationObserver((records) => {
   for (const r of records) r.addedNodes.forEach(activateWithin)
 }).observe(doc.documentElement, { childList: true, subtree: true })
 
-const stored = storedDecision()
-if (stored) apply(stored)
+// The banner waits for this: a return visit releases its tags with no round trip.
+const ready = storedDecision().then((stored) => stored && !decision && apply(stored))
