@@ -77,21 +77,33 @@ def set_consent_cookie(response: Response, request: Request, site: Site, token: 
     _set_cookie(response, request, COOKIE_NAME, token, max_age, cookie_domain(request, site))
 
 
-def consent_values(request: Request) -> list[str]:
-    """Every `gk_consent` value the browser sent: more than one when a cookie was planted
-    beside ours (another path, the parent domain); Starlette's `request.cookies` keeps one."""
-    values = []
-    for chunk in request.headers.get("cookie", "").split(";"):
+def header_cookies(header: str) -> tuple[list[str], list[str]]:
+    """(every cookie name, every `gk_consent` value) of a Cookie header, leniently: a pair
+    without `=` is skipped. More than one value when a cookie was planted beside ours
+    (another path, the parent domain); Starlette's `request.cookies` keeps only one."""
+    names, values = [], []
+    for chunk in header.split(";"):
         name, sep, value = chunk.partition("=")
-        if sep and name.strip() == COOKIE_NAME:
-            values.append(value.strip())
-    return values
+        name = name.strip()
+        if sep and name:
+            names.append(name)
+            if name == COOKIE_NAME:
+                values.append(value.strip())
+    return names, values
+
+
+def one_value(values: list[str]) -> str | None:
+    """The one `gk_consent` value, or None when there is none or two disagree (undecided)."""
+    distinct = set(values)
+    return distinct.pop() if len(distinct) == 1 else None
+
+
+def consent_values(request: Request) -> list[str]:
+    return header_cookies(request.headers.get("cookie", ""))[1]
 
 
 def consent_cookie(request: Request) -> str | None:
-    """The one `gk_consent` value, or None when there is none or two disagree (undecided)."""
-    values = set(consent_values(request))
-    return values.pop() if len(values) == 1 else None
+    return one_value(consent_values(request))
 
 
 def clear_consent_cookie(response: Response, request: Request, site: Site) -> None:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from collections.abc import Sequence
 from typing import Literal
 
-from ..cookies import COOKIE_NAME, set_cookie_header, withdrawal_matcher, withdrawn_names
+from ..cookies import header_cookies, one_value, set_cookie_header, withdrawal_matcher, withdrawn_names
 from ..csp import Policy
 from ..decisions import Decision
 from ..sites import Site, load_site
@@ -77,20 +77,6 @@ class Consent:
         return f"<Consent {self.site.id} granted={list(self.granted) if self.token else None} gpc={self.gpc}>"
 
 
-def parse_cookie_header(header: str) -> tuple[list[str], list[str]]:
-    """(every cookie name, every gk_consent value) of a Cookie header, leniently: a
-    malformed pair is skipped, not fatal."""
-    names, values = [], []
-    for pair in header.split(";"):
-        name, sep, value = pair.strip().partition("=")
-        if not sep or not name:
-            continue
-        names.append(name)
-        if name == COOKIE_NAME:
-            values.append(value.strip('"'))
-    return names, values
-
-
 def _parent_domains(host: str) -> list[str]:
     """The host and each domain above it, as cookies may have been set for (not the TLD)."""
     host = host.split(":")[0].rstrip(".").lower() if not host.startswith("[") else ""
@@ -128,12 +114,11 @@ class Guard:
     def consent(self, cookie_header: str, gpc: str | None = None) -> tuple[Consent, list[str]]:
         """The request's Consent and the cookie names it sent. Two `gk_consent` cookies that
         disagree (one planted next to a genuine one) read as undecided."""
-        names, values = parse_cookie_header(cookie_header) if cookie_header else ([], [])
-        token = None
-        if values and all(v == values[0] for v in values):
-            token = self._verified(values[0])
-            if token is not None and not token.is_current(self.site):
-                token = None
+        names, values = header_cookies(cookie_header) if cookie_header else ([], [])
+        value = one_value(values)
+        token = self._verified(value) if value else None
+        if token is not None and not token.is_current(self.site):
+            token = None
         return Consent(self, token, gpc == "1"), names
 
     def policy_headers(self, consent: Consent) -> list[tuple[str, str]]:
