@@ -132,10 +132,15 @@ class Visit:
         return found[:limit] if limit is not None else found
 
     def browse(self, count: int = 2) -> list[str]:
-        """Follow up to `count` same-site links, settling on each; returns where it went."""
+        """Follow up to `count` same-site links that load, settling on each; returns where it went."""
         visited = []
-        for url in self.links(count):
-            self.open(url)
+        for url in self.links():
+            if len(visited) == count:
+                break
+            try:
+                self.open(url)
+            except Unreachable:
+                continue  # a broken link is the shop's problem, not the audit's
             self.settle()
             visited.append(url)
         return visited
