@@ -25,7 +25,8 @@ ENV GATEKEEPER_HOST=0.0.0.0 \
     GATEKEEPER_PORT=8000 \
     GATEKEEPER_SITES_DIR=/app/sites \
     GATEKEEPER_DATABASE_URL=sqlite:////data/gatekeeper.db \
-    GATEKEEPER_SECRET_FILE=/data/secret
+    GATEKEEPER_SECRET_FILE=/data/secret \
+    GATEKEEPER_RECEIPT_KEY_FILE=/data/receipt-key
 EXPOSE 8000
 # /healthz answers 503 when the consent log is unreachable: the container turns unhealthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

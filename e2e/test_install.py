@@ -59,6 +59,7 @@ def test_the_wheel_ships_typing_marker_and_the_browser_code(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "gatekeeper/py.typed" in names
     assert "gatekeeper/banner_static/gate.js" in names
+    assert {"gatekeeper/example_sites/ecomarket.toml", "gatekeeper/starter_site.toml", "gatekeeper/docs/rules.md"} <= names
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("/METADATA"))).decode()
     assert "Name: gatekeeper-consent" in metadata
     assert "Provides-Extra: audit" in metadata and "Provides-Extra: postgres" in metadata
@@ -120,6 +121,8 @@ def test_init_writes_a_site_the_installed_check_accepts(venv, tmp_path):
     _run([venv / "bin/gatekeeper", "init", "my-shop"], cwd=tmp_path)
     checked = _run([venv / "bin/gatekeeper", "check"], cwd=tmp_path)
     assert "ok  my-shop: 3 categories" in checked.stdout
+    rule = _run([venv / "bin/gatekeeper", "rules", "2"], cwd=tmp_path)  # the rules ship with the package
+    assert rule.stdout.startswith("Rule 2: No tracker storage before a choice")
 
 
 def test_the_pytest_plugin_without_playwright_says_what_to_install(venv, tmp_path):

@@ -5,6 +5,7 @@ true or false and the source; no full IP, no raw user agent; the receipt shows t
 """
 
 import hashlib
+from pathlib import Path
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
@@ -81,3 +82,31 @@ def test_11_the_archive_holds_every_distinct_version(server, bundles):
     assert {k: archived.get(k) for k in expected} == expected
     for text_hash in expected.values():
         assert hashlib.sha256(markups[text_hash].encode()).hexdigest() == text_hash
+
+
+def test_11_the_visitor_downloads_a_receipt_that_verifies_against_the_jwks(server, page):
+    """Preferences offer "Download my receipt" once there is a recorded decision; the file
+    holds the records and an EdDSA JWT that PyJWT verifies with the published keys."""
+    import json
+
+    import jwt
+
+    open_demo(page, server, "ecomarket", lang="en")
+    wait_for_banner(page)
+    page.locator(f"{BANNER} button[data-gk=prefs]").click()
+    page.locator(f"{BANNER} button[data-gk=save]").wait_for(state="visible")
+    link = page.locator(f"{BANNER} [data-gk-receipt] a")
+    assert not link.is_visible()  # undecided: nothing to download yet
+    answer = choose(page, "save", ("analytics",))
+    page.evaluate("() => window.gatekeeper.show()")
+    link.wait_for(state="visible", timeout=5_000)
+    assert link.inner_text().startswith("Download my receipt")
+    with page.expect_download(timeout=10_000) as download:
+        link.click()
+    document = json.loads(Path(download.value.path()).read_text())
+    assert document["consent_id"] == answer["consent_id"]
+    jwks = page.request.get(document["jwks_uri"]).json()
+    token = document["receipt"]
+    [key] = [jwt.PyJWK(k) for k in jwks["keys"] if k["kid"] == jwt.get_unverified_header(token)["kid"]]
+    claims = jwt.decode(token, key=key, algorithms=["EdDSA"])
+    assert claims["sub"] == answer["consent_id"] and claims["decisions"][-1]["categories"]["analytics"] is True

@@ -70,6 +70,14 @@ class Decided(Answer, kw_only=True, tag_field="state", tag="decided"):
     expires_at: DateTime
 
 
+class ChainPosition(Answer, kw_only=True):
+    """An entry's place in its site's hash chain (README "Proof")."""
+
+    seq: int
+    prev_hash: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+    record_hash: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+
+
 class ReceiptRecord(Answer, kw_only=True):
     action: Action
     recorded_at: DateTime
@@ -78,6 +86,7 @@ class ReceiptRecord(Answer, kw_only=True):
     language: str
     source: Source
     text_hash: TextHash
+    chain: ChainPosition
 
 
 class ShownText(Answer, kw_only=True):
@@ -90,6 +99,7 @@ class ShownText(Answer, kw_only=True):
     text: str
     markup: str
     config: dict[str, Any]
+    chain: ChainPosition
 
 
 class Receipt(Answer, kw_only=True):
@@ -99,6 +109,14 @@ class Receipt(Answer, kw_only=True):
     site: str
     records: list[ReceiptRecord]
     texts: dict[str, ShownText]
+    receipt: Annotated[str, msgspec.Meta(description="the same decisions as a JWT signed with EdDSA (Ed25519)")]
+    jwks_uri: Annotated[str, msgspec.Meta(description="where the keys that verify `receipt` are published")]
+
+
+class Jwks(Answer, kw_only=True):
+    """The public keys that verify receipts (RFC 7517), each with its kid."""
+
+    keys: list[dict[str, str]]
 
 
 class ErrorBody(Answer, kw_only=True, omit_defaults=True):

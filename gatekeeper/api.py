@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import answers, errors, metrics, receipts
+from . import answers, errors, metrics
 from .consent_log import ConsentRecord
 from .cookies import clear_consent_cookie, consent_cookie, expire_withdrawn_cookies, set_consent_cookie
 from .decisions import (
@@ -198,46 +198,6 @@ async def delete_consent(request: Request) -> Response:
     return _cors(response, origin)
 
 
-async def get_receipt(request: Request) -> Response:
-    consent_id = request.path_params["consent_id"]
-    found = await receipts.receipt(request.app.state.engine, request.app.state.consent_log, consent_id)
-    if found is None:
-        raise errors.NotFound(f"no consent with id {consent_id!r}")
-    return JSON(
-        answers.Receipt(
-            consent_id=consent_id,
-            site=found.records[0].site,
-            records=[
-                answers.ReceiptRecord(
-                    action=r.action,
-                    recorded_at=r.created_at.isoformat(),
-                    categories=r.categories,
-                    revision=r.revision,
-                    language=r.language,
-                    source=r.source,
-                    text_hash=r.text_hash,
-                )
-                for r in reversed(found.records)
-            ],
-            # What the visitor was shown, by the hash each record carries: its words, the
-            # exact markup and the public config, verified against the hash.
-            texts={
-                text_hash: answers.ShownText(
-                    language=t.language,
-                    revision=t.revision,
-                    first_seen=t.first_seen.isoformat(),
-                    verified=t.verified,
-                    text=t.text,
-                    markup=t.markup,
-                    config=t.config,
-                )
-                for text_hash, t in found.texts.items()
-            },
-        ),
-        headers={"Cache-Control": "no-store"},
-    )
-
-
 async def preflight(request: Request) -> Response:
     """CORS preflight: the body (and so the site) is unknown yet, so any site's origin passes."""
     origin = request.headers.get("origin", "")
@@ -256,5 +216,4 @@ routes = [
     Route("/api/v1/consent", get_consent, methods=["GET"]),
     Route("/api/v1/consent", delete_consent, methods=["DELETE"]),
     Route("/api/v1/consent", preflight, methods=["OPTIONS"]),
-    Route("/api/v1/consent/{consent_id}", get_receipt, methods=["GET"]),
 ]

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from . import answers, api, assets, metrics, openapi, pages
+from . import answers, api, assets, metrics, openapi, pages, receipt_api
 from . import declaration, qa_fixtures
 from . import admin
 from .api import JSON
@@ -31,7 +31,8 @@ from .error_handlers import exception_handlers
 from .logs import RequestLog
 from .proxy import ForwardedHeaders
 from .receipts import archive_banner_texts
-from .settings import Settings, resolve_secret_keys
+from .receipt_tokens import ReceiptSigner
+from .settings import Settings, resolve_receipt_keys, resolve_secret_keys
 from .sites import Site, load_sites
 from .tokens import TokenSigner
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
             *metrics.routes,
             *openapi.routes,
             *api.routes,
+            *receipt_api.routes,
             *assets.routes,
             *pages.routes,
             *declaration.routes,
@@ -90,6 +92,7 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
     keys = resolve_secret_keys(settings)
     app.state.signer = TokenSigner(keys)
     app.state.bundles = {site_id: build_bundle(site, app.state.signer.public_keys) for site_id, site in sites.items()}
+    app.state.receipt_signer = ReceiptSigner(resolve_receipt_keys(settings))
     app.state.engine = engine
     app.state.consent_log = consent_log
     pepper = hmac.new(keys[0].encode("utf-8"), b"gatekeeper.admin", hashlib.sha256).digest()

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from . import chain
+from . import chain, metrics
 
 Entry = tuple[str, Mapping]  # ("consent", record row) or ("text", banner text row)
 
@@ -43,6 +43,10 @@ class Timings:
     def __init__(self) -> None:
         self.batches = self.entries = 0
         self.lock_wait = self.writing = 0.0
+
+    def wait(self, seconds: float) -> None:
+        self.lock_wait += seconds
+        metrics.chain_lock_seconds.observe(seconds)
 
     def summary(self) -> str:
         per = 1000 / max(1, self.batches)
@@ -112,7 +116,7 @@ class SQLiteStore:
         db, began = self._db, time.perf_counter()
         db.execute("BEGIN IMMEDIATE")
         try:
-            self.timings.lock_wait += time.perf_counter() - began
+            self.timings.wait(time.perf_counter() - began)
             hashes = [f["text_hash"] for k, f in entries if k == "text"]
             known = {r[0] for r in db.execute(
                 f"SELECT text_hash FROM banner_texts WHERE text_hash IN ({','.join('?' * len(hashes))})", hashes)} if hashes else set()
@@ -190,7 +194,7 @@ class PostgresStore:
             rows = await db.fetch(
                 "SELECT site, seq, record_hash FROM chain_heads WHERE site = ANY($1::varchar[]) ORDER BY site FOR UPDATE",
                 sites)
-            self.timings.lock_wait += time.perf_counter() - locked
+            self.timings.wait(time.perf_counter() - locked)
             # Only under the heads' lock: another server may have archived the same text a moment ago.
             hashes = [f["text_hash"] for k, f in entries if k == "text"]
             known = {r[0] for r in await db.fetch(

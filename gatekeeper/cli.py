@@ -22,6 +22,7 @@ from .csp_command import csp
 from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
 from .log_commands import export, purge
+from .rules import rules
 from .scan_command import scan
 from .settings import Settings, SettingsError, declared
 from .sites import SiteError, load_sites
@@ -112,12 +113,18 @@ def init(site_id: str, sites_dir: str) -> None:
     help="Instead, print the public key of each configured signing key, newest first: what a "
     "backend that only verifies consent tokens needs (tokens.TokenVerifier).",
 )
+@click.option("--receipt", is_flag=True, help="Instead, a new receipt signing key (Ed25519) for GATEKEEPER_RECEIPT_KEYS.")
 @settings_options("secret_keys", "secret_file")
-def secret(public: bool, secret_keys: str, secret_file: str) -> None:
+def secret(public: bool, receipt: bool, secret_keys: str, secret_file: str) -> None:
     """Print a new random signing key for GATEKEEPER_SECRET_KEYS (see the README on rotation).
 
     Each key is a random secret from which the consent token's ECDSA P-256 key pair is derived.
     """
+    if receipt:
+        from .receipt_tokens import new_key
+
+        click.echo(new_key())
+        return
     if not public:
         click.echo(secrets.token_urlsafe(32))
         return
@@ -126,6 +133,22 @@ def secret(public: bool, secret_keys: str, secret_file: str) -> None:
 
     keys = resolve_secret_keys(Settings(secret_keys=secret_keys, secret_file=secret_file))
     click.echo("\n".join(TokenSigner(keys).public_keys))
+
+
+@main.command("rules")
+@click.argument("numbers", nargs=-1, type=int, metavar="[N...]")
+def rules_command(numbers: tuple[int, ...]) -> None:
+    """Print the consent rules the audit cites (docs/rules.md): all titles, or rule N in full."""
+    known = rules()
+    if not numbers:
+        for number, found in known.items():
+            click.echo(f"{number:>2}  {found.title}")
+        return
+    for number in numbers:
+        if number not in known:
+            fail(f"no rule {number} (rules are numbered 1 to {max(known)})")
+        found = known[number]
+        click.echo(f"Rule {number}: {found.title}\n\n{found.text}\n")
 
 
 @main.command()

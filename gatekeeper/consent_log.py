@@ -119,14 +119,23 @@ class ConsentLog:
 
     async def records_for(self, consent_id: str) -> list[ConsentRecord]:
         """Every record of one consent id, oldest first."""
+        return [record for record, _ in await self.chained_for(consent_id)]
+
+    async def chained_for(self, consent_id: str) -> list[tuple[ConsentRecord, Linked]]:
+        """Every record of one consent id with its chain position, oldest first."""
+        chained = ("seq", "prev_hash", "record_hash")
         query = (
-            sa.select(*[consent_records.c[f] for f in ConsentRecord.__struct_fields__])
+            sa.select(*[consent_records.c[f] for f in (*ConsentRecord.__struct_fields__, *chained)])
             .where(consent_records.c.consent_id == consent_id)
             .order_by(consent_records.c.id)
         )
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
-        return [ConsentRecord(**{**row, "created_at": as_utc(row["created_at"])}) for row in rows]
+        return [
+            (ConsentRecord(**{k: v for k, v in row.items() if k not in chained} | {"created_at": as_utc(row["created_at"])}),
+             Linked(*(row[k] for k in chained)))
+            for row in rows
+        ]
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -28,6 +28,12 @@ commit_seconds = Histogram(
     "Time of one consent-log commit, from its first statement to the durable commit.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+chain_lock_seconds = Histogram(
+    "gatekeeper_log_chain_lock_seconds",
+    "Time a consent-log commit waited for its sites' chain heads: the lock that keeps each hash "
+    "chain linear when several servers share one database.",
+    buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+)
 write_failures = Counter(
     "gatekeeper_log_write_failures", "Consent-log commits that failed; each of their records was answered 503."
 )

@@ -68,6 +68,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         answers={200: answers.Receipt},
         errors=(errors.NotFound,),
     ),
+    ("GET", "/api/v1/receipt"): Operation(
+        "The receipt of this browser's decision (its gk_consent cookie), as a file to download.",
+        answers={200: answers.Receipt},
+        errors=(errors.UnknownSite, errors.NotFound),
+        query=("site",),
+    ),
+    ("GET", "/.well-known/jwks.json"): Operation(
+        "The public keys (Ed25519) that verify signed receipts.", answers={200: answers.Jwks}
+    ),
     ("GET", "/healthz"): Operation(
         "200 while the consent log answers; 503 tells a load balancer to send decisions elsewhere.",
         answers={200: answers.Health, 503: answers.Unavailable},

@@ -1,7 +1,7 @@
 """Deliberately broken shop pages for trying `gatekeeper audit` and the pytest plugin.
 
 Served under /qa/ only when the `qa_fixtures` setting is on (never in production). Each
-page breaks one COMPLIANCE.md rule the way real shops do; the audit must catch each one.
+page breaks one rule of docs/rules.md the way real shops do; the audit must catch each one.
 """
 
 from __future__ import annotations

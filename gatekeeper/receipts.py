@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .bundle import Bundle
+from .chain import Linked
 from .consent_log import ConsentLog, ConsentRecord, as_utc
 from .db import banner_texts
 from .sites import Site
@@ -60,6 +61,7 @@ class BannerText:
 class Receipt:
     consent_id: str
     records: list[ConsentRecord]  # oldest first
+    positions: list[Linked]  # each record's place in its site's hash chain
     texts: dict[str, BannerText]  # by text_hash; a hash may be missing for texts older than the archive
 
 
@@ -104,11 +106,12 @@ async def archive_banner_texts(consent_log: ConsentLog, sites: Mapping[str, Site
 async def receipt(engine: AsyncEngine, consent_log: ConsentLog, consent_id: str) -> Receipt | None:
     if not consent_id or len(consent_id) > 32:
         return None
-    records = await consent_log.records_for(consent_id)
-    if not records:
+    chained = await consent_log.chained_for(consent_id)
+    if not chained:
         return None
+    records, positions = [r for r, _ in chained], [at for _, at in chained]
     hashes = sorted({r.text_hash for r in records})
     async with engine.connect() as connection:
         rows = (await connection.execute(sa.select(banner_texts).where(banner_texts.c.text_hash.in_(hashes)))).mappings()
         texts = {row["text_hash"]: BannerText(**{**row, "first_seen": as_utc(row["first_seen"])}) for row in rows}
-    return Receipt(consent_id, records, texts)
+    return Receipt(consent_id, records, positions, texts)

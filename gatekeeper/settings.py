@@ -43,6 +43,16 @@ class Settings:
     secret_file: str = _setting(
         ".gatekeeper-secret", "Where the development signing key is kept when no secret keys are set."
     )
+    receipt_keys: str = _setting(
+        "",
+        "Comma-separated Ed25519 receipt signing keys (`gatekeeper secret --receipt`), newest first: the "
+        "newest signs, all are published at /.well-known/jwks.json. Empty: a development key is generated "
+        "once into --receipt-key-file.",
+        secret=True,
+    )
+    receipt_key_file: str = _setting(
+        ".gatekeeper-receipt-key", "Where the development receipt key is kept when no receipt keys are set."
+    )
     log_level: str = _setting(
         "info", "Log level: debug, info, warning or error.", choices=("debug", "info", "warning", "error")
     )
@@ -94,26 +104,35 @@ def declared() -> list[tuple[str, object, str]]:
 
 
 def resolve_secret_keys(settings: Settings) -> list[str]:
-    """The signing keys, newest first; in development one generated key kept in a file.
+    """The cookie signing keys, newest first; in development one generated key kept in a file.
 
     Never a fresh key per process: that would silently invalidate every visitor's
     consent cookie at each restart and differ between workers.
     """
-    keys = split_keys(settings.secret_keys)
-    if keys:
-        return keys
-    path = Path(settings.secret_file)
+    return split_keys(settings.secret_keys) or [
+        _development_key(Path(settings.secret_file), "secret_keys", "signing key", lambda: secrets.token_urlsafe(32))
+    ]
+
+
+def resolve_receipt_keys(settings: Settings) -> list[str]:
+    """The receipt signing keys (Ed25519 seeds), newest first; in development one kept in a file,
+    so receipts handed out stay verifiable against the JWKS across restarts."""
+    from .receipt_tokens import new_key
+
+    return split_keys(settings.receipt_keys) or [
+        _development_key(Path(settings.receipt_key_file), "receipt_keys", "receipt signing key", new_key)
+    ]
+
+
+def _development_key(path: Path, setting: str, what: str, make) -> str:
     if path.exists():
         key = path.read_text().strip()
         if key:
-            log.warning("Using the development signing key in %s; set %s in production.", path, env_name("secret_keys"))
-            return [key]
-    key = secrets.token_urlsafe(32)
+            log.warning("Using the development %s in %s; set %s in production.", what, path, env_name(setting))
+            return key
+    key = make()
     path.touch(mode=0o600)
     path.write_text(key + "\n")
-    log.warning(
-        "No %s set: generated a development signing key into %s. Set your own keys in production.",
-        env_name("secret_keys"),
-        path,
-    )
-    return [key]
+    log.warning("No %s set: generated a development %s into %s. Set your own keys in production.",
+                env_name(setting), what, path)
+    return key

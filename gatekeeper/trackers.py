@@ -2,7 +2,7 @@
 preset catalog (gatekeeper/presets/), so no vendor is written twice.
 
 One place for the browser tests, the audit command, the CSP host lists and anything else
-that has to recognise a tracker request or a tracker cookie (COMPLIANCE.md, "Tracker hosts").
+that has to recognise a tracker request or a tracker cookie (docs/rules.md: a "tracker").
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ def settings(tmp_path) -> Settings:
         database_url=f"sqlite:///{tmp_path}/consent.db",
         secret_keys=SECRET,
         secret_file=str(tmp_path / "secret"),
+        receipt_key_file=str(tmp_path / "receipt-key"),
     )
 
 

@@ -14,7 +14,6 @@ from gatekeeper.db import DatabaseError, _alembic_config, consent_records, creat
 
 HEAD = ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
-HEAD = "0005"  # the newest migration
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 
 

@@ -49,7 +49,7 @@ def audit(urls: list[str], crawl: int, dwell: float, offline_trackers: bool, jso
     its first layer; after reject (with a reload and a couple of same-site pages); after
     accepting each category alone (Gatekeeper sites) or everything (other banners); and,
     on Gatekeeper sites, the observed cookies against the site's declaration. Findings
-    name the vendor, the URL and the rule number of COMPLIANCE.md.
+    name the vendor, the URL and the rule number of docs/rules.md (`gatekeeper rules N`).
 
     Exit status: 0 clean, 1 violations found, 2 a page could not be loaded or the
     browser could not start.

@@ -1,24 +1,15 @@
-"""What the audit reports: a Finding names the rule (COMPLIANCE.md number), the vendor,
-the URL that proves it, and the page and scenario where it was seen.
+"""What the audit reports: a Finding names the rule (its number in docs/rules.md, with a
+link to it), the vendor, the URL that proves it, and the page and scenario where it was seen.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-# The rules the audit checks, titled as in COMPLIANCE.md.
-RULES = {
-    1: "Nothing loads before a choice",
-    2: "No tracker storage before a choice",
-    4: "Reject on the first layer",
-    5: "Equal weight",
-    6: "Neutral wording",
-    7: "Nothing pre-ticked",
-    8: "Each choice is respected",
-    9: "A refusal sticks",
-    13: "The declaration matches reality",
-    15: "No legitimate-interest toggles or wording",
-}
+from ..rules import rule
+
+# The rules the audit checks, titled as docs/rules.md titles them.
+RULES = {n: rule(n).title for n in (1, 2, 4, 5, 6, 7, 8, 9, 13, 15)}
 
 
 @dataclass(frozen=True)
@@ -38,6 +29,10 @@ class Finding:
         return RULES.get(self.rule, "")
 
     @property
+    def link(self) -> str:
+        return rule(self.rule).link
+
+    @property
     def key(self) -> tuple:
         return (self.rule, self.page, self.scenario, self.vendor_id or self.vendor, self.message)
 
@@ -47,7 +42,7 @@ class Finding:
         return f"rule {self.rule} ({self.title}) · {self.vendor} · {self.message}{times} · {self.url}{when}"
 
     def to_json(self) -> dict:
-        return {**asdict(self), "title": self.title}
+        return {**asdict(self), "title": self.title, "rule_link": self.link}
 
 
 def merge(findings: list[Finding]) -> list[Finding]:

@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ..extras import DISTRIBUTION
+from ..rules import DOC
 from .runner import CLEAN, NOT_AUDITED, Audit
 
 OUTCOME = {
@@ -51,6 +52,8 @@ def summary(audit: Audit) -> list[str]:
             lines.append(f"  info: held by {first.held_by}: {element.describe()} {element.url}")
         for finding in findings:
             lines.append(f"  ✗ [{finding.scenario}] {finding.line()}")
+    if any(page.findings for page in audit.pages):
+        lines.append(f"  rules: {DOC} (`gatekeeper rules N` prints rule N)")
     counts = {status: sum(p.status == status for p in audit.pages) for status in ("clean", "violations", "not audited")}
     lines.append(
         f"{len(audit.pages)} page(s): {counts['clean']} clean, {counts['violations']} with violations, "

@@ -29,10 +29,12 @@ function settings() {
   control = el
 }
 
+// Links to Gatekeeper's own pages resolve against the bundle's origin, not the shop's.
+const local = (el) => el.querySelectorAll('a[data-gk-local]').forEach((a) => { a.href = base + a.getAttribute('href') })
+
 function build() {
   [host, root] = shadow('gatekeeper-banner', MARKUP[lang])
-  // Links to Gatekeeper's own pages resolve against the bundle's origin, not the shop's.
-  root.querySelectorAll('a[data-gk-local]').forEach((a) => { a.href = base + a.getAttribute('href') })
+  local(root)
   if (gpc) $('[data-gk-gpc]').hidden = false
   root.addEventListener('click', onClick)
   root.addEventListener('keydown', onKey)
@@ -79,6 +81,7 @@ async function openPrefs() {
     if (!box.firstChild) {
       sheet.replaceSync(CSS + prefs.css)
       box.innerHTML = prefs.html
+      local(box)
     }
   } catch (e) {
     prefsMarkup = null
@@ -88,6 +91,7 @@ async function openPrefs() {
     input.checked = allows(input.dataset.category)
   })
   $('[data-gk-withdrawn]').hidden = true
+  $('[data-gk-receipt]').hidden = !decision?.id
   layer(true)
   $('#gk-prefs-title').focus({ preventScroll: true })
 }
