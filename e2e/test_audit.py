@@ -22,6 +22,7 @@ EXPECTED = {
     "pixel-ignores-decision": (8, "meta_pixel", "connect.facebook.net/nl_NL/fbevents.js", "reject"),
     "no-reject": (4, None, "/qa/no-reject", "before consent"),
     "undeclared-cookie": (13, "hotjar", "/qa/undeclared-cookie", "accept analytics only"),
+    "dark-patterns": (7, None, "/qa/dark-patterns", "before consent"),
 }
 
 
@@ -109,6 +110,26 @@ def test_each_broken_page_is_caught_by_its_rule(broken_audit, qa_server, name):
     # the terminal names the same rule, vendor and URL
     assert f"[{scenario}] rule {rule} ({finding['title']}) · {finding['vendor']} · {finding['message']}" in result.stdout
     assert finding["url"] in result.stdout
+
+
+def test_dark_patterns_are_measured_on_any_banner(broken_audit, qa_server):
+    _, document = broken_audit
+    page = next(p for p in document["pages"] if p["url"] == qa_server.qa_url("dark-patterns"))
+    found = {f["rule"]: f for f in reversed(page["findings"])}
+    assert set(found) == {5, 6, 7, 15}, json.dumps(page["findings"], indent=1)
+    # rule 5 with what was measured, on both sizes
+    sizes = {f["measured"]["viewport"] for f in page["findings"] if f["rule"] == 5}
+    assert sizes == {"1280x800", "375x667"}
+    weight = next(f for f in page["findings"] if f["rule"] == 5 and "differ at 1280x800" in f["message"])
+    reject, accept = weight["measured"]["reject"], weight["measured"]["accept"]
+    assert (reject["element"], accept["element"]) == ("link", "button")
+    assert (reject["font_size"], accept["font_size"]) == ("12px", "18px") and reject["text_decoration"] == "underline"
+    contrast = next(f for f in page["findings"] if f["rule"] == 5 and "contrast" in f["message"])
+    assert contrast["measured"]["reject"]["contrast"] == 2.85  # #999 on white
+    assert found[6]["measured"] == {"phrase": "ich möchte nicht"}
+    assert found[7]["message"] == "pre-ticked in the second layer (opened with 'Einstellungen'): 'Marketing'"
+    assert found[15]["measured"] == {"phrase": "berechtigter interessen"}
+    assert page["banner"]["tool"] == "unrecognised banner" and "text matcher" in page["banner"]["detected_by"]
 
 
 def test_report_has_every_request_and_cookie(broken_audit, qa_server):

@@ -22,6 +22,7 @@ from .csp_command import csp
 from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
 from .log_commands import export, purge
+from .monitor_command import monitor_command
 from .rules import rules
 from .scan_command import scan
 from .settings import Settings, SettingsError, declared
@@ -171,5 +172,5 @@ def check(sites_dir: str) -> None:
         )
 
 
-for command in (audit, scan, csp, export, purge, secret, verify, anchor):
+for command in (audit, scan, csp, monitor_command, export, purge, secret, verify, anchor):
     main.add_command(command)

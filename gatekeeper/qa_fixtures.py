@@ -21,6 +21,8 @@ PAGES = {
     "undeclared-cookie": ("a Hotjar cookie set after analytics consent but missing from the declaration", 13),
     "no-banner": ("a page without any consent banner and without trackers (it needs none: clean, with a note)", None),
     "trackers-no-banner": ("gtag.js hard-coded on a page that offers no choice at all", "1 and 4"),
+    "dark-patterns": ("a German banner with a shaming, grey reject link, legitimate-interest wording and marketing "
+                      "pre-ticked in its settings", "5, 6, 7 and 15"),
     "late-tags": ("trackers fired by a 1.5 s and a 12 s timer, an idle callback and scroll depth, before any choice", 1),
 }
 SITE = "locomail"  # the Gatekeeper site the broken pages embed

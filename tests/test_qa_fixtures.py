@@ -15,7 +15,7 @@ def test_qa_pages_are_served_when_switched_on(make_client, name):
     assert response.status_code == 200
     assert f"QA fixture: {name}" in response.text
     embeds_gatekeeper = '<script src="/gk/locomail.js" async></script>' in response.text
-    assert embeds_gatekeeper == (name not in ("no-reject", "no-banner", "trackers-no-banner"))
+    assert embeds_gatekeeper == (name not in ("no-reject", "no-banner", "trackers-no-banner", "dark-patterns"))
 
 
 def test_qa_index_lists_every_page_and_unknown_ones_are_404(make_client):

@@ -85,6 +85,25 @@ def allowed_vendors(granted: tuple[str, ...] | None, declaration: Declaration | 
     return frozenset(v.id for v in BY_ID.values() if v.category in granted)
 
 
+def csp_violations(
+    violations: Iterable[dict], granted: tuple[str, ...] | None, declaration: Declaration | None,
+    *, page: str, scenario: str, rule: int = 8,
+) -> list[Finding]:
+    """A tracker tag the page's own Content-Security-Policy blocked or reported while its
+    category was not granted: a tag outside the consent tool, even when nothing loaded."""
+    allowed = allowed_vendors(granted, declaration)
+    found = []
+    for violation in violations:
+        vendor = vendor_for_url(violation["url"])
+        if vendor is None or allowed is None or vendor.id in allowed:
+            continue
+        verb = "blocked" if violation["disposition"] == "enforce" else "reported"
+        found.append(Finding(rule, vendor.name, violation["url"], vendor_id=vendor.id, **_where(page, scenario),
+                             message=f"{vendor.category} tag tried to run with {_choice(granted)} granted "
+                                     f"({verb} by the page's Content-Security-Policy, {violation['directive']})"))
+    return found
+
+
 def requests_outside_choice(
     requests: Iterable[Seen], granted: tuple[str, ...] | None, declaration: Declaration | None,
     *, page: str, scenario: str, rule: int = 8,

@@ -4,7 +4,7 @@ link to it), the vendor, the URL that proves it, and the page and scenario where
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from ..rules import rule
 
@@ -23,6 +23,7 @@ class Finding:
     vendor_id: str | None = None
     count: int = 1
     when: str | None = None  # for a request: what triggered it and the page time (the first one, when merged)
+    measured: dict | None = field(default=None, compare=False)  # the values a banner finding measured
 
     @property
     def title(self) -> str:

@@ -27,15 +27,16 @@ REJECT_LABELS = {
            "do not accept", "don't accept", "only necessary", "necessary only", "necessary cookies only",
            "only essential", "essential only", "essential cookies only", "no thanks"),
     "de": ("alle ablehnen", "ablehnen", "alles ablehnen", "nur notwendige", "nur essenzielle", "nur erforderliche",
-           "verweigern", "nicht zustimmen", "nicht akzeptieren", "nein danke"),
+           "verweigern", "ich lehne ab", "lehne ab", "nicht zustimmen", "nicht akzeptieren", "nein danke"),
 }
 # The control that opens a banner's second layer (its preferences).
 SETTINGS_LABELS = {
-    "nl": ("instellingen", "voorkeuren", "aanpassen", "zelf kiezen", "cookie instellingen", "beheren"),
+    "nl": ("instellingen", "voorkeuren", "aanpassen", "zelf kiezen", "laat me kiezen", "cookie instellingen", "beheren"),
     "fr": ("personnaliser", "paramètres", "paramétrer", "préférences", "choisir", "gérer"),
     "en": ("settings", "preferences", "customize", "customise", "let me choose", "personalize", "personalise",
            "manage", "more options", "options", "choose"),
-    "de": ("einstellungen", "anpassen", "auswählen", "präferenzen", "mehr optionen", "verwalten", "individuell"),
+    "de": ("einstellungen", "anpassen", "auswählen", "lass mich wählen", "präferenzen", "mehr optionen", "verwalten",
+           "individuell"),
 }
 # Confirm-shaming (rule 6): a refusal worded as a loss or a fault of the visitor.
 SHAMING_PHRASES = {

@@ -14,7 +14,7 @@ from playwright.sync_api import Error, sync_playwright
 
 from .. import browser as chromium
 from . import scenarios
-from .banner import Banner, NoBanner
+from .banner import Banner, ChoiceFailed, NoBanner
 from .declared import Declaration
 from .dwell import DEFAULT_DWELL
 from .findings import Finding, merge
@@ -106,6 +106,9 @@ def audit_page(browser, page: PageAudit, *, offline_trackers: bool, progress: Pr
                 scenario = scenarios.after_reject(ctx) if action == "reject" else scenarios.after_accept(ctx, categories)
             except NoBanner as exc:
                 ctx.notes.append(f"{action}: not tried, the banner did not show again in a fresh visit ({exc})")
+                continue
+            except ChoiceFailed as exc:
+                ctx.notes.append(f"{action}: not tried, {exc}")
                 continue
             page.scenarios.append(scenario)
             progress(f"{label} {page.url} · {_scenario_line(scenario)}")

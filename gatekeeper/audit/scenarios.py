@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from playwright.sync_api import Browser
 
 from . import banner as banners
-from . import checks
-from .banner import Banner, NoBanner
+from . import checks, dark_patterns, textmatch
+from .banner import Banner, ChoiceFailed, NoBanner
 from .declared import Declaration
 from .dwell import DEFAULT_DWELL
 from .elements import TrackerElement
@@ -38,6 +38,7 @@ class Scenario:
     held_by: str | None = None  # the tool holding them
     banner: dict | None = None  # the tool recognised in this scenario, how, and the buttons used
     notes: list[str] = field(default_factory=list)
+    csp_violations: list[dict] = field(default_factory=list)  # the page's own CSP at work (gatekeeper.shop)
 
     @property
     def vendors(self) -> list[str]:
@@ -64,6 +65,7 @@ class Scenario:
             "banner": self.banner,
             "held": [element.to_json(self.held_by) for element in self.held],
             "notes": self.notes,
+            "csp_violations": self.csp_violations,
             "findings": [f.to_json() for f in self.findings],
         }
 
@@ -89,10 +91,10 @@ class Context:
         return self.banner.tool if self.banner else "no consent tool recognised"
 
 
-def _arrive(visit: Visit, url: str) -> Banner:
-    """Open `url`, find its banner and let the page's own tags load."""
+def _arrive(visit: Visit, url: str, like: Banner | None) -> Banner:
+    """Open `url`, find its banner (the one the first visit found) and let the page's own tags load."""
     visit.open(url)
-    banner = banners.find(visit.page)
+    banner = banners.find(visit.page, like=like)
     visit.settle()
     return banner
 
@@ -101,6 +103,9 @@ def _observe(visit: Visit, scenario: Scenario, ctx: Context) -> None:
     """What the scenario ends with: every request, cookie, storage key and held tag."""
     scenario.requests, scenario.cookies, scenario.storage = list(visit.log.requests), visit.cookies(), visit.storage()
     scenario.held, scenario.held_by = visit.held_elements(), ctx.tool
+    scenario.csp_violations = visit.csp_violations()
+    scenario.findings += checks.csp_violations(scenario.csp_violations, scenario.granted, ctx.declaration,
+                                               rule=1 if scenario.name == "before consent" else 8, page=ctx.url, scenario=scenario.name)
 
 
 def _outside_choice(visit: Visit, since: int, granted: tuple[str, ...] | None, ctx: Context, **where) -> list[Finding]:
@@ -139,10 +144,7 @@ def before_choice(ctx: Context) -> Scenario:
             if not scenario.findings:
                 ctx.notes.append(f"{missing}; no tracker was seen before any choice, so none was needed")
             return scenario
-        # Rule 4 holds on a phone too: the same banner at 375x667, scrolled back to the top.
-        visit.page.evaluate("() => window.scrollTo(0, 0)")
-        visit.page.set_viewport_size(PHONE)
-        on_phone = banners.find(visit.page)
+        on_phone = _presentation(visit, scenario, ctx)
     for banner, size in ((ctx.banner, ""), (on_phone, " at 375x667")):
         if ctx.banner.reject_label is not None and banner.reject_on_first_layer:
             continue
@@ -154,13 +156,41 @@ def before_choice(ctx: Context) -> Scenario:
     return scenario
 
 
+def _presentation(visit: Visit, scenario: Scenario, ctx: Context) -> Banner:
+    """The banner as a visitor sees it, at 1280x800 and 375x667 (rules 4-7, 15), ending in
+    its second layer. Returns the banner as measured on the phone, for rule 4."""
+    frame, where = ctx.banner.frame, {"tool": ctx.banner.site or ctx.banner.tool, "page": ctx.url, "scenario": scenario.name}
+    visit.page.evaluate("() => window.scrollTo(0, 0)")
+    first_layer = textmatch.scan(frame)
+    measured = {"1280x800": dark_patterns.measure(frame)}
+    visit.page.set_viewport_size(PHONE)
+    on_phone = banners.remeasure(visit.page, ctx.banner)
+    measured["375x667"] = dark_patterns.measure(frame)
+    for size, values in measured.items():
+        scenario.findings += dark_patterns.equal_weight(values, size, **where)
+    labels = [b["label"] for b in (first_layer.get("reject"), first_layer.get("accept")) if b]
+    scenario.findings += dark_patterns.wording([*labels, first_layer.get("text", "")], **where)
+    layer, opened = dark_patterns.second_layer(frame, **where)
+    scenario.findings += layer
+    scenario.banner = {**ctx.banner.to_json(), "measured": measured,
+                       "second_layer": opened or "no settings control found on the first layer"}
+    return on_phone
+
+
 def after_reject(ctx: Context) -> Scenario:
     """Reject, dwell, then reload and browse: nothing from trackers, no tracker cookies (rules 8, 9)."""
     scenario = Scenario("reject", ())
     where = {"page": ctx.url, "scenario": scenario.name}
     with ctx.visit() as visit:
-        banner = _arrive(visit, ctx.url)
-        mark = visit.choose(banner, ())
+        banner = _arrive(visit, ctx.url, ctx.banner)
+        try:
+            mark = visit.choose(banner, ())
+        except ChoiceFailed as exc:
+            scenario.banner = banner.to_json()
+            scenario.findings.append(Finding(4, banner.site or banner.tool, ctx.url, ctx.url, scenario.name,
+                                             f"refusing is not possible: {exc}"))
+            _observe(visit, scenario, ctx)
+            return scenario
         visit.dwell()
         scenario.banner = banner.to_json()
         scenario.screenshots["after reject"] = visit.screenshot()
@@ -168,8 +198,8 @@ def after_reject(ctx: Context) -> Scenario:
         later = visit.log.mark()
         visit.reload()
         visit.settle()
-        if banner.kind == "gatekeeper" and visit.page.locator(f"{banners.GK_BANNER} [role=dialog]:visible").count():
-            scenario.findings.append(Finding(9, banner.site or "Gatekeeper", visit.page.url, ctx.url, scenario.name,
+        if _asks_again(visit, banner):
+            scenario.findings.append(Finding(9, banner.site or banner.tool, visit.page.url, ctx.url, scenario.name,
                                              "the banner asks again after a refusal"))
         visit.dwell()
         scenario.visited = [visit.page.url, *visit.browse(ctx.browse_pages)]
@@ -178,14 +208,22 @@ def after_reject(ctx: Context) -> Scenario:
     return scenario
 
 
+def _asks_again(visit: Visit, banner: Banner) -> bool:
+    """Whether the reloaded, settled page shows the banner's reject button again (its refusal was not kept)."""
+    if banner.kind == "gatekeeper":
+        return bool(visit.page.locator(f"{banners.GK_BANNER} [role=dialog]:visible").count())
+    found = [textmatch.scan(frame) for frame in visit.page.frames]
+    return any(f.get("reject", {}).get("label") == banner.reject_label for f in found if banner.reject_label)
+
+
 def after_accept(ctx: Context, categories: tuple[str, ...] | None) -> Scenario:
     """Accept `categories` (None: everything; then also a reload): only their vendors, declared cookies (rules 8, 13)."""
     name = "accept all" if categories is None else f"accept {', '.join(categories)} only"
     scenario = Scenario(name, categories)
     where = {"page": ctx.url, "scenario": scenario.name}
     with ctx.visit() as visit:
-        banner = _arrive(visit, ctx.url)
-        mark = visit.choose(banner, categories)
+        banner = _arrive(visit, ctx.url, ctx.banner)
+        mark = visit.choose(banner, categories)  # ChoiceFailed: the runner notes the scenario as not tried
         scenario.banner = banner.to_json()
         last = categories is None or len(ctx.declaration.optional_categories if ctx.declaration else ()) <= 1
         if last:  # a return visit: granted tags start from the stored decision, no banner
@@ -211,6 +249,6 @@ def plan(ctx: Context) -> list[tuple[str, tuple[str, ...] | None]]:
         choices += [("accept", (category,)) for category in optional]
         if len(optional) > 1:
             choices.append(("accept", None))
-    elif ctx.banner.accept_label:
+    elif ctx.banner.has_accept:
         choices.append(("accept", None))
     return choices

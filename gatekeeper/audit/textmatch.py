@@ -14,11 +14,16 @@ from .labels import ACCEPT_LABELS, REJECT_LABELS, SETTINGS_LABELS, phrases
 
 VOCABULARY = {"reject": phrases(REJECT_LABELS), "accept": phrases(ACCEPT_LABELS), "settings": phrases(SETTINGS_LABELS)}
 
-# Tools autoconsent has no generic rule for, told by their markup: (name, selector).
+# Tools told by their markup, for those autoconsent has no rule for or shares a rule
+# between (its "Complianz" rules also match the Osano library Complianz builds on):
+# (name, selector present, selector absent).
 FINGERPRINTS = (
-    ("Orejime", "#orejime, .orejime-Env, .orejime-Banner"),
-    ("cookieconsent (Osano)", ".cc-window[aria-label='cookieconsent'], .cc-window.cc-banner, .cc-window.cc-floating"),
-    ("Gatekeeper", "gatekeeper-banner"),
+    ("vanilla-cookieconsent", "#cc-main .cm-wrapper, #cc--main", None),
+    ("Klaro", ".klaro .cookie-notice, .klaro .cookie-modal", None),
+    ("tarteaucitron", "#tarteaucitronRoot", None),
+    ("Orejime", "#orejime, .orejime-Env, .orejime-Banner", None),
+    ("cookieconsent (Osano)", ".cc-window[aria-describedby='cookieconsent:desc']", "[id^=cmplz], [class*=cmplz]"),
+    ("Gatekeeper", "gatekeeper-banner", None),
 )
 
 # Marks the best visible control of each kind with data-gk-audit=<kind> and describes it.
@@ -77,7 +82,8 @@ _SCAN = r"""([vocabulary, fingerprints]) => {
     box.setAttribute('data-gk-audit-banner', '');
     found.text = (box.innerText || box.textContent || '').replace(/\s+/g, ' ').trim().slice(0, 4000);
   }
-  found.tool = (fingerprints.find(([name, selector]) => document.querySelector(selector)) || [null])[0];
+  const told = ([name, present, absent]) => document.querySelector(present) && !(absent && document.querySelector(absent));
+  found.tool = (fingerprints.find(told) || [null])[0];
   return found;
 }"""
 

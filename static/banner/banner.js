@@ -172,15 +172,23 @@ hold = (frame) => {
 w.addEventListener('gatekeeper:consent', hide)
 gatekeeper.show = show
 
-async function start() {
-  await ready
+// What waits for a task of its own: placeholders, and the settings control (hidden while
+// the banner asks anyway). scheduler.yield() resumes ahead of the page's other queued work.
+function rest() {
   activateWithin(doc)
-  if (decision) return settings()
-  show(true)
-  // The control stays hidden while the banner shows: build it after the banner's task.
-  setTimeout(settings)
+  settings()
 }
-// The gate has run; the banner gets a task of its own, so neither is long on a slow phone.
-// scheduler.yield() resumes ahead of the page's other queued work where it exists.
-if (doc.body) w.scheduler && scheduler.yield ? scheduler.yield().then(start) : setTimeout(start)
+
+// With no consent cookie at all the visitor is undecided for sure: only the first layer's
+// DOM is built, in the bundle's own task, so the banner is in the page's next paint and no
+// task of the bundle is long on a slow phone (its focus waits for that paint: show). A
+// cookie is believed only once its signature is checked (ready).
+async function start() {
+  const unsigned = !doc.cookie.includes(COOKIE + '=')
+  if (unsigned) show(true)
+  await ready
+  if (!unsigned && !decision) show(true)
+  w.scheduler && scheduler.yield ? scheduler.yield().then(rest) : setTimeout(rest)
+}
+if (doc.body) start()
 else doc.addEventListener('DOMContentLoaded', start)
