@@ -11,7 +11,7 @@ import click
 
 from . import monitor
 from .cli_options import fail, settings_options
-from .log_commands import _run, _site
+from .log_commands import _site, run_on_log
 
 COLUMNS = ("count", "vendor", "category", "blocked", "directive", "page", "decided", "disposition", "first_day", "last_day")
 HEADINGS = ("count", "vendor", "category", "blocked", "directive", "page", "visitor", "browser", "first", "last")
@@ -48,7 +48,7 @@ def monitor_command(site_id: str, since: str | None, as_json: bool, database_url
     """
     _, site = _site(sites_dir, site_id)
     start = _since(since)
-    rows, dropped = _run(database_url, lambda engine: monitor.summary(engine, site.id, start))
+    rows, dropped = run_on_log(database_url, lambda engine: monitor.summary(engine, site.id, start))
     if as_json:
         for row in rows:
             row["first_day"], row["last_day"] = row["first_day"].isoformat(), row["last_day"].isoformat()
