@@ -21,6 +21,7 @@ postgres:
 bench: $(STAMP) browser postgres
 	$(VENV)/bin/python -m bench
 	$(VENV)/bin/python -m bench browser
+	$(VENV)/bin/python -m bench shop
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)

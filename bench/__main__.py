@@ -1,6 +1,7 @@
 """Benchmarks: `python -m bench` (consent POSTs, bench/load.py), `python -m bench browser`
-(the banner in Chromium, bench/browser.py) and `python -m bench verify` (the consent
-token's check before the first tag on a return visit, bench/verify.py)."""
+(the banner in Chromium, bench/browser.py), `python -m bench verify` (the consent
+token's check before the first tag on a return visit, bench/verify.py) and `python -m bench
+shop` (gatekeeper.shop's middleware on a Starlette page, bench/shop.py)."""
 import sys
 
 if sys.argv[1:2] == ["browser"]:
@@ -9,6 +10,10 @@ if sys.argv[1:2] == ["browser"]:
     main(sys.argv[2:])
 elif sys.argv[1:2] == ["verify"]:
     from .verify import main
+
+    main(sys.argv[2:])
+elif sys.argv[1:2] == ["shop"]:
+    from .shop import main
 
     main(sys.argv[2:])
 else:

@@ -12,6 +12,7 @@ Prints a Markdown table (the README's) with the median and p90 of each measure.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import secrets
@@ -128,12 +129,29 @@ def cold_load(browser: Browser, url: str, site: str, rate: int, encoding: list[s
         context.close()
 
 
-def gzip_size(base: str, site: str) -> int:
-    """The bundle as a gzip-only client gets it (the budget's measure; Chromium takes br)."""
-    request = urllib.request.Request(f"{base}/gk/{site}.js", headers={"Accept-Encoding": "gzip"})
+def gzip_size(base: str, site: str, lang: str | None = None) -> int:
+    """The bundle as a gzip-only client gets it (the budget's measure; Chromium takes br),
+    in one language as the demo shop embeds it (`?lang=`), or with every language."""
+    query = f"?lang={lang}" if lang else ""
+    request = urllib.request.Request(f"{base}/gk/{site}.js{query}", headers={"Accept-Encoding": "gzip"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.headers["Content-Encoding"] == "gzip"
         return len(response.read())
+
+
+def languages(base: str, site: str) -> list[str]:
+    with urllib.request.urlopen(f"{base}/gk/{site}/cookies.json", timeout=10) as response:
+        return json.load(response)["languages"]
+
+
+def bytes_table(base: str) -> str:
+    """Bundle bytes gzipped per site: in each language (`?lang=`) and with every language."""
+    lines = ["| site | language | bundle B gzipped |", "|---|---|---:|"]
+    for site in SITES:
+        for lang in languages(base, site):
+            lines.append(f"| {site} | {lang} (`?lang={lang}`) | {gzip_size(base, site, lang)} |")
+        lines.append(f"| {site} | all (no `?lang=`) | {gzip_size(base, site)} |")
+    return "\n".join(lines)
 
 
 def run(browser: Browser, base: str, loads: int, deadline: float) -> list[Series]:
@@ -142,7 +160,7 @@ def run(browser: Browser, base: str, loads: int, deadline: float) -> list[Series
         url = f"{base}/demo/{site}"
         cold_load(browser, url, site, 1, [])  # warms the server, not the browser
         for rate in CPU_RATES:
-            series = Series(site, rate, gzip_size(base, site))
+            series = Series(site, rate, gzip_size(base, site, languages(base, site)[0]))  # as the demo embeds it
             encoding: list[str] = []
             for _ in range(loads):
                 if time.monotonic() > deadline:
@@ -198,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
             browser = gk_browser.launch(playwright, offline=True)  # nothing a load does can leave the machine
             try:
                 results = run(browser, f"http://127.0.0.1:{port}", args.loads, time.monotonic() + args.seconds)
+                sizes = bytes_table(f"http://127.0.0.1:{port}")
                 version = browser.version
             finally:
                 browser.close()
@@ -207,6 +226,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nChromium {version}, headless, 1280x800, {args.loads} cold loads per row "
           f"(new context: empty cache, no cookies), {os.cpu_count()} CPUs\n")
     print(table(results))
+    print()
+    print(sizes)
 
 
 if __name__ == "__main__":

@@ -14,18 +14,21 @@ import asyncio
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from gatekeeper.db import consent_records, create_engine
+
+from . import chained
 
 REPO = Path(__file__).resolve().parent.parent
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
@@ -72,6 +75,7 @@ class Result:
     failed: int
     seconds: float
     latencies: list[float]
+    notes: dict = field(default_factory=dict)  # records per commit, head lock wait, chain check
 
     @property
     def rate(self) -> float:
@@ -113,16 +117,17 @@ async def _bounded(name: str, seconds: float, *connections) -> None:
         raise SystemExit(f"bench: {name}: the server stopped answering ({seconds + 30:.0f} s)") from None
 
 
-async def drive(name: str, port: int, requests: int, seconds: float, connections: int) -> Result:
+async def drive(name: str, ports: list[int], requests: int, seconds: float, connections: int) -> Result:
+    """`connections` spread over the servers on `ports` (one server: all on it)."""
     warm: list[float] = []
-    await _bounded(name, 10, *(_connection(port, [20], time.monotonic() + 10, warm, []) for _ in range(4)))
+    await _bounded(name, 10, *(_connection(port, [20], time.monotonic() + 10, warm, []) for port in ports for _ in range(4)))
     latencies: list[float] = []
     statuses: list[int] = []
     budget = [requests]
     began = time.perf_counter()
-    await _bounded(
-        name, seconds, *(_connection(port, budget, time.monotonic() + seconds, latencies, statuses) for _ in range(connections))
-    )
+    await _bounded(name, seconds, *(
+        _connection(ports[i % len(ports)], budget, time.monotonic() + seconds, latencies, statuses) for i in range(connections)
+    ))
     elapsed = time.perf_counter() - began
     ok = sum(1 for s in statuses if s == 201)
     return Result(name, ok, len(statuses) - ok, elapsed, latencies)
@@ -140,35 +145,49 @@ def count_records(database_url: str) -> int:
     return asyncio.run(run())
 
 
-def run_target(name: str, command: list[str], port: int, workdir: Path, args, env: dict, database_url: str | None) -> Result:
-    process = start(command, port, workdir / f"{name.split()[0].lower()}.log", env)
+def run_target(name: str, commands: list[list[str]], ports: list[int], workdir: Path, args, env: dict,
+               database_url: str | None) -> Result:
+    """Start one server per command, drive them together, check every 201 left a chained record."""
+    processes = [start(command, port, workdir / f"{name.split()[0].lower()}-{port}.log", env)
+                 for command, port in zip(commands, ports)]
     try:
-        result = asyncio.run(drive(name, port, args.requests, args.seconds, args.connections))
+        result = asyncio.run(drive(name, ports, args.requests, args.seconds, args.connections))
+        if database_url is not None:
+            result.notes = chained.server_metrics(ports)
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        for process in processes:
+            process.send_signal(signal.SIGINT)  # a clean stop, so a profiled server writes its profile
+            process.wait(timeout=30)
     if database_url is not None:
-        stored = count_records(database_url) - 80  # the warm-up's records
+        stored = count_records(database_url) - 80 * len(ports)  # the warm-up's records
         if stored != result.answered:
             raise SystemExit(f"bench: {name}: {result.answered} answered 201 but {stored} records stored")
+        result.notes["chain"] = chained.chain_intact(database_url)
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=3000, help="POSTs per target (after 80 warm-up)")
+    parser.add_argument("--requests", type=int, default=3000, help="POSTs per target (after 80 warm-up per server)")
     parser.add_argument("--seconds", type=float, default=20.0, help="time limit per target")
     parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
-    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL target")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL targets")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the SQLite server under cProfile and print where its time went (slower: not for the table)")
     args = parser.parse_args()
 
     from gatekeeper.pgcluster import Cluster, ClusterUnavailable
 
     workdir = Path(tempfile.mkdtemp(prefix="gatekeeper-bench-"))
     env = {"GATEKEEPER_SECRET_KEYS": secrets.token_hex(16)}
-    results = [run_target("bare Starlette JSON endpoint", bare_command(port := free_port()), port, workdir, args, {}, None)]
+    results = [run_target("bare Starlette JSON endpoint", [bare_command(port := free_port())], [port], workdir, args, {}, None)]
     sqlite_url = f"sqlite:///{workdir}/consent.db"
-    results.append(run_target("Gatekeeper, SQLite", gatekeeper_command(port := free_port(), sqlite_url), port, workdir, args, env, sqlite_url))
+    command = gatekeeper_command(port := free_port(), sqlite_url)
+    if args.profile:
+        command = chained.profiled(command, workdir / "sqlite.prof")
+    results.append(run_target("Gatekeeper, SQLite", [command], [port], workdir, args, env, sqlite_url))
+    if args.profile:
+        chained.print_profile(workdir / "sqlite.prof")
     if not args.no_postgres:
         try:
             cluster = Cluster.start(fsync=True)
@@ -177,17 +196,24 @@ def main() -> None:
         else:
             try:
                 pg_url = cluster.create_database("bench")
-                results.append(run_target("Gatekeeper, PostgreSQL", gatekeeper_command(port := free_port(), pg_url), port, workdir, args, env, pg_url))
+                results.append(run_target("Gatekeeper, PostgreSQL", [gatekeeper_command(port := free_port(), pg_url)], [port],
+                                          workdir, args, env, pg_url))
+                pg_url = cluster.create_database("bench_two")
+                ports = [free_port(), free_port()]
+                results.append(run_target("Gatekeeper, PostgreSQL, two server processes",
+                                          [gatekeeper_command(p, pg_url) for p in ports], ports, workdir, args, env, pg_url))
             finally:
                 cluster.stop()
 
     bare = results[0].rate
     print(f"\n{args.connections} connections, up to {args.requests} POSTs or {args.seconds:.0f} s per target, {os.cpu_count()} CPUs\n")
-    print("| target | POSTs | POSTs/s | p50 ms | p99 ms | vs bare |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| target | POSTs | POSTs/s | p50 ms | p99 ms | vs bare | records per commit | head lock ms per commit (with its query) | chain after |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
+        n = r.notes
+        extra = f"{n['batch']:.1f} | {n['lock_ms']:.2f} | {n['chain']}" if n else "– | – | –"
         print(f"| {r.name} | {r.answered} | {r.rate:.0f} | {r.percentile(50):.1f} | {r.percentile(99):.1f} | "
-              f"{r.rate / bare:.2f}x |" + (f" ({r.failed} failed)" if r.failed else ""))
+              f"{r.rate / bare:.2f}x | {extra} |" + (f" ({r.failed} failed)" if r.failed else ""))
 
 
 if __name__ == "__main__":

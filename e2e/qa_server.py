@@ -23,12 +23,12 @@ class QAServer(Server):
         return f"{self.url}/qa/{name}"
 
 
-def run_audit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def run_audit(*args: str, cwd: Path, timeout: float = AUDIT_TIMEOUT) -> subprocess.CompletedProcess:
     """`gatekeeper audit ARGS` as CI runs it: a new process, real Chromium."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_") or k == "GATEKEEPER_CHROMIUM"}
     return subprocess.run(
         [sys.executable, "-m", "gatekeeper", "audit", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=AUDIT_TIMEOUT,
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
     )
 
 

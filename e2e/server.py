@@ -26,6 +26,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_answering(process: subprocess.Popen, url: str, timeout: float, log) -> None:
+    """Until `url` answers 200 (bounded); the process's log if it exits or never answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: server exited with {process.returncode}:\n{log()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url}: no answer within {timeout:.0f}s:\n{log()}")
+
+
+def stop_process(process: subprocess.Popen | None) -> None:
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
 @dataclass
 class Server:
     url: str
@@ -37,11 +63,11 @@ class Server:
     @classmethod
     def start(
         cls, workdir: Path, *, timeout: float = 60.0, sites_dir: Path | None = None, secret_keys: str | None = None,
-        options: tuple[str, ...] = (),
+        options: tuple[str, ...] = (), port: int | None = None,
     ) -> Server:
-        """A server on a free port; pass another server's `secret_keys` to share its cookies,
-        and more `gatekeeper serve` options in `options`."""
-        port = free_port()
+        """A server on a free port (or `port`); pass another server's `secret_keys` to share its
+        cookies, and more `gatekeeper serve` options in `options`."""
+        port = port or free_port()
         db_path = workdir / "consent.db"
         log_path = workdir / "server.log"
         command = cls.command(port, db_path) + list(options)
@@ -68,28 +94,14 @@ class Server:
         ]
 
     def _wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server not healthy within {timeout:.0f}s:\n{self.log()}")
+        try:
+            wait_answering(self.process, f"{self.url}/healthz", timeout, self.log)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
 
     def log(self, start: int = 0) -> str:
         try:

@@ -14,7 +14,8 @@ import pytest
 from .qa_server import AUDIT_TIMEOUT, run_audit
 from .tools_server import ToolsServer, install_tools
 
-pytestmark = pytest.mark.timeout(AUDIT_TIMEOUT + 60)
+TOOLS_TIMEOUT = 2 * AUDIT_TIMEOUT  # three real tools per run, three scenarios each, on a shared 2-core machine
+pytestmark = pytest.mark.timeout(TOOLS_TIMEOUT + 60)
 
 LEAKS = {1, 2, 8, 9}  # the rules about what loads and what is stored
 # page -> (tool, autoconsent rule or None for the text matcher, held tracker tags)
@@ -38,8 +39,8 @@ def tools_audit(tmp_path_factory):
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             results = list(pool.map(
-                lambda job: run_audit("--offline-trackers", "--dwell", "3", *map(server.page_url, job[0]),
-                                      "--json", "audit.json", "--html", "audit.html", cwd=job[1]),
+                lambda job: run_audit("--offline-trackers", "--dwell", "2", *map(server.page_url, job[0]),
+                                      "--json", "audit.json", "--html", "audit.html", cwd=job[1], timeout=TOOLS_TIMEOUT),
                 zip(halves, folders),
             ))
     finally:
@@ -123,6 +124,10 @@ def test_tarteaucitron_with_consent_mode_leaks_before_any_choice(tools_audit):
     rules = {(f["rule"], f["vendor_id"], f["scenario"]) for f in page["findings"]}
     assert {(1, "ga4", "before consent"), (1, "google_ads", "before consent")} <= rules
     assert {(9, "ga4", "reject"), (9, "google_ads", "reject")} <= rules  # and again after the refusal
+    # the diagnosis: Google's tag under a Consent Mode default, i.e. advanced mode (rule 18)
+    [advanced] = [f for f in page["findings"] if f["rule"] == 18]
+    assert advanced["measured"]["consent_default"]["analytics_storage"] == "denied"
+    assert advanced["measured"]["google_requests"] == 2
     assert 1 in tools_audit["codes"]
 
 

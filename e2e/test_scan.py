@@ -69,3 +69,17 @@ def test_a_page_that_cannot_be_scanned_exits_2_with_the_reason(path, reason, sho
     result = gatekeeper("scan", url, "--offline-trackers", "-q", cwd=tmp_path)
     assert result.returncode == 2
     assert reason in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_scan_accepts_a_recognised_banner_and_reads_the_example_shops_ids(server, tmp_path):
+    """On a page with a banner it recognises (here Gatekeeper's own, ECOMARKET) the scan
+    accepts everything and drafts each vendor from what the accepted page then loads."""
+    result = gatekeeper("scan", server.page_url("ecomarket"), "--offline-trackers", "--site-id", "eco", cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    assert "everything accepted" in result.stdout
+    for line in ('preset = "ga4"\nparams = { measurement_id = "G-ECOM12345" }',
+                 'preset = "google_ads"\nparams = { conversion_id = "AW-987654321" }',
+                 'preset = "facebook_sdk"\nparams = { app_id = "1234567890", locale = "nl_BE" }',
+                 'preset = "nosto"\nparams = { account_id = "ecomarket" }'):
+        assert line in result.stdout, line
+    assert "gk_consent" not in result.stdout.split("[[categories]]")[0], "the consent cookie is not the shop's own"

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import anchors, charts, export, receipts, retention, stats
+from . import anchors, charts, export, monitor, receipts, retention, stats
 from .admin_auth import LOGIN_COOKIE, PATH, keep_login_token, login_token, same_origin, tokens_match
 from .settings import env_name
 from .templating import templates
@@ -134,12 +134,14 @@ async def site_page(request: Request) -> Response:
     days = int(days) if days in ("7", "30", "90", "365") else 30
     numbers = await stats.site_stats(request.app.state.engine, site, days)
     summary = (await stats.summaries(request.app.state.engine, [site.id]))[site.id]
+    violations, dropped = await monitor.summary(request.app.state.engine, site.id, numbers.since)
     return _page(
         request, "admin_site.html", site=site, days=days, stats=numbers, summary=summary,
         per_day=charts.decisions_per_day(numbers.per_day),
         acceptance=charts.acceptance(numbers.categories, f"Acceptance per category, last {days} days"),
         by_device={d: charts.acceptance(r, f"Acceptance per category on {d}, last {days} days") for d, r in numbers.devices.items()},
         cutoff=retention.cutoff(site), purged=request.query_params.get("purged"),
+        violations=violations, dropped=dropped, max_rows=monitor.MAX_ROWS_PER_DAY,
     )
 
 

@@ -63,21 +63,29 @@ def _check_origin(request: Request, site: Site) -> str:
     return origin
 
 
-async def _body(request: Request) -> bytes:
-    """The JSON body, refused before it is read when it is not JSON or too large."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise errors.UnsupportedMediaType("the body must be JSON (Content-Type: application/json)")
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it is known to exceed `limit` bytes."""
     declared = request.headers.get("content-length")
     # isdecimal, not isdigit: "²" is a digit that int() refuses.
-    if declared is not None and (not declared.isdecimal() or int(declared) > MAX_BODY_BYTES):
-        raise errors.BodyTooLarge(f"the body may be at most {MAX_BODY_BYTES} bytes")
+    if declared is not None and (not declared.isdecimal() or int(declared) > limit):
+        raise errors.BodyTooLarge(f"the body may be at most {limit} bytes")
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise errors.BodyTooLarge(f"the body may be at most {MAX_BODY_BYTES} bytes")
+        if len(body) > limit:
+            raise errors.BodyTooLarge(f"the body may be at most {limit} bytes")
     return body
+
+
+async def _body(request: Request) -> bytes:
+    """The JSON body, refused before it is read when it is not JSON or too large."""
+    if media_type(request) != "application/json":
+        raise errors.UnsupportedMediaType("the body must be JSON (Content-Type: application/json)")
+    return await read_body(request, MAX_BODY_BYTES)
 
 
 def _cors(response: Response, origin: str) -> Response:

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from . import answers, api, assets, metrics, openapi, pages, receipt_api
 from . import declaration, qa_fixtures
-from . import admin
+from . import admin, monitor
 from .api import JSON
 from .admin_auth import Credentials
 from .admin_sessions import LoginLimit, SessionStore
@@ -80,6 +80,7 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
             *metrics.routes,
             *openapi.routes,
             *api.routes,
+            *monitor.routes,
             *receipt_api.routes,
             *assets.routes,
             *pages.routes,
@@ -107,6 +108,7 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
     app.state.receipt_signer = ReceiptSigner(resolve_receipt_keys(settings))
     app.state.engine = engine
     app.state.consent_log = consent_log
+    app.state.csp_rate = monitor.RateLimit()
     pepper = hmac.new(keys[0].encode("utf-8"), b"gatekeeper.admin", hashlib.sha256).digest()
     app.state.admin_credentials = credentials = Credentials.from_settings(settings, pepper)
     app.state.admin_sessions = SessionStore(engine, credentials.credential)

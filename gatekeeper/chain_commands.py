@@ -6,10 +6,8 @@ how it broke, 2 when the database cannot be read (or the input is unusable).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -17,8 +15,9 @@ import sqlalchemy as sa
 
 from . import anchors
 from .cli_options import settings_options
-from .db import DatabaseError, chain_heads, create_engine, shown_url
+from .db import chain_heads
 from .export import ExportError, parse_since
+from .log_commands import run_on_log
 from .sites import SiteError, load_sites
 from .verify import verify_site
 
@@ -44,23 +43,7 @@ def _sites(sites_dir: str, site_id: str | None, engine_sites: list[str]) -> list
 
 
 def _run(database_url: str, work):
-    try:
-        engine = create_engine(database_url)
-    except DatabaseError as exc:
-        _stop(str(exc), UNREADABLE)
-
-    async def main():
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except (OSError, asyncio.TimeoutError, sa.exc.SQLAlchemyError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        first_line = (str(reason).strip().splitlines() or [type(reason).__name__])[0]
-        _stop(f"cannot read the consent log at {shown_url(database_url)}: {first_line}", UNREADABLE)
+    return run_on_log(database_url, work, fail=lambda message: _stop(message, UNREADABLE))
 
 
 async def _logged_sites(engine) -> list[str]:

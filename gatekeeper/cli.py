@@ -23,6 +23,7 @@ from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
 from .limits import MAX_HEAD_BYTES, HeadLimitProtocol
 from .log_commands import export, purge
+from .monitor_command import monitor_command
 from .rules import rules
 from .scan_command import scan
 from .settings import Settings, SettingsError, declared
@@ -174,5 +175,5 @@ def check(sites_dir: str) -> None:
         )
 
 
-for command in (audit, scan, csp, export, purge, secret, verify, anchor):
+for command in (audit, scan, csp, monitor_command, export, purge, secret, verify, anchor):
     main.add_command(command)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .sites import Site, pattern_matches
+from .sites import Site, pattern_regex
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -77,21 +77,33 @@ def set_consent_cookie(response: Response, request: Request, site: Site, token: 
     _set_cookie(response, request, COOKIE_NAME, token, max_age, cookie_domain(request, site))
 
 
-def consent_values(request: Request) -> list[str]:
-    """Every `gk_consent` value the browser sent: more than one when a cookie was planted
-    beside ours (another path, the parent domain); Starlette's `request.cookies` keeps one."""
-    values = []
-    for chunk in request.headers.get("cookie", "").split(";"):
+def header_cookies(header: str) -> tuple[list[str], list[str]]:
+    """(every cookie name, every `gk_consent` value) of a Cookie header, leniently: a pair
+    without `=` is skipped. More than one value when a cookie was planted beside ours
+    (another path, the parent domain); Starlette's `request.cookies` keeps only one."""
+    names, values = [], []
+    for chunk in header.split(";"):
         name, sep, value = chunk.partition("=")
-        if sep and name.strip() == COOKIE_NAME:
-            values.append(value.strip())
-    return values
+        name = name.strip()
+        if sep and name:
+            names.append(name)
+            if name == COOKIE_NAME:
+                values.append(value.strip())
+    return names, values
+
+
+def one_value(values: list[str]) -> str | None:
+    """The one `gk_consent` value, or None when there is none or two disagree (undecided)."""
+    distinct = set(values)
+    return distinct.pop() if len(distinct) == 1 else None
+
+
+def consent_values(request: Request) -> list[str]:
+    return header_cookies(request.headers.get("cookie", ""))[1]
 
 
 def consent_cookie(request: Request) -> str | None:
-    """The one `gk_consent` value, or None when there is none or two disagree (undecided)."""
-    values = set(consent_values(request))
-    return values.pop() if len(values) == 1 else None
+    return one_value(consent_values(request))
 
 
 def clear_consent_cookie(response: Response, request: Request, site: Site) -> None:
@@ -119,11 +131,20 @@ def withdrawal_patterns(site: Site, category: str) -> list[str]:
     return list(dict.fromkeys(declared + list(WELL_KNOWN_COOKIES.get(category, ()))))
 
 
-def withdrawn_names(names: Iterable[str], site: Site, categories: Iterable[str]) -> list[str]:
-    """The cookie names among `names` (those a browser sent) that refusing `categories`
-    deletes. Patterns like `_ga_*` can only be matched against names actually sent."""
+def withdrawal_matcher(site: Site, categories: Iterable[str]) -> re.Pattern[str]:
+    """One expression matching every cookie name that refusing `categories` deletes."""
     patterns = [p for c in categories for p in withdrawal_patterns(site, c)]
-    return [n for n in names if n != COOKIE_NAME and _TOKEN.match(n) and any(pattern_matches(p, n) for p in patterns)]
+    return re.compile("|".join(pattern_regex(p) for p in patterns) or "(?!)")
+
+
+def withdrawn_names(
+    names: Iterable[str], site: Site, categories: Iterable[str], matcher: re.Pattern[str] | None = None
+) -> list[str]:
+    """The cookie names among `names` (those a browser sent) that refusing `categories`
+    deletes. Patterns like `_ga_*` can only be matched against names actually sent.
+    `matcher`: the categories' withdrawal_matcher, when the caller keeps it."""
+    matcher = matcher or withdrawal_matcher(site, categories)
+    return [n for n in names if n != COOKIE_NAME and _TOKEN.match(n) and matcher.fullmatch(n)]
 
 
 def expire_withdrawn_cookies(response: Response, request: Request, site: Site, categories) -> list[str]:

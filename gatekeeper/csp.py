@@ -15,41 +15,34 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from .csp_table import DIRECTIVES
 from .catalog import csp_sources
-from .sites import GA4, FacebookSDK, GoogleAds, Script, Service, Site
+from .csp_table import DIRECTIVES
+from .sites import GA4, GTM, FacebookSDK, GoogleAds, Script, Service, Site
 
 # Where a service's tag loads from and sends to; they go into these four directives.
 HOST_DIRECTIVES = ("script-src", "connect-src", "img-src", "frame-src")
 REPORT_PATH = "/api/v1/csp-report"
-REPORT_GROUP = "gatekeeper"
 NONCE = "{nonce}"  # filled per response; host sources cannot contain braces
 
-# Hosts each built-in loader contacts, from the vendors' own documentation: Google,
-# "Use a Content Security Policy with Google tag" (developers.google.com/tag-platform/
-# security/guides/csp, sections "Google Analytics 4" and "Google Ads"); Meta, the JavaScript
-# SDK quickstart (developers.facebook.com/docs/javascript/quickstart: connect.facebook.net
-# serves sdk.js, login dialogs and XFBML frames come from www.facebook.com).
-# tests/test_csp.py proves every one is a host the tracker table knows as that vendor.
-_GOOGLE_TAG = ("https://*.googletagmanager.com",)
-_LOADER_HOSTS: dict[type, tuple[str, ...]] = {
-    GA4: (*_GOOGLE_TAG, "https://*.google-analytics.com", "https://*.analytics.google.com", "https://stats.g.doubleclick.net"),
-    GoogleAds: (
-        *_GOOGLE_TAG, "https://www.googleadservices.com", "https://googleads.g.doubleclick.net",
-        "https://td.doubleclick.net", "https://www.google.com/pagead/",
-    ),
-    FacebookSDK: ("https://connect.facebook.net", "https://*.facebook.com"),
-}
+# A service written with a built-in `loader =` instead of `preset =` is that preset's tag.
+_LOADER_PRESETS = {GA4: "ga4", GoogleAds: "google_ads", FacebookSDK: "facebook_sdk", GTM: "gtm"}
+
+
+def preset_of(service: Service) -> str | None:
+    """The catalog preset a service's tag is, if any."""
+    return service.preset or _LOADER_PRESETS.get(type(service.loader))
 
 
 def service_hosts(service: Service) -> tuple[str, ...]:
-    """The CSP host sources a service's tag needs: the one place the policy learns them."""
+    """The CSP host sources a service's tag needs, the one place the policy learns them:
+    its preset's hosts in the catalog, or for a plain script the origin of its URL."""
+    preset = preset_of(service)
+    if preset:
+        return csp_sources(preset)
     if isinstance(service.loader, Script):
         parts = urlsplit(service.loader.src)
         return (f"{parts.scheme}://{parts.netloc}",)
-    if type(service.loader) in _LOADER_HOSTS:
-        return _LOADER_HOSTS[type(service.loader)]
-    return csp_sources(service.preset) if service.preset else ()  # GTM, embeds: the catalog's hosts
+    return ()
 
 
 def report_uri(site: Site, base: str | None = None) -> str:
@@ -71,6 +64,7 @@ class Policy:
 
     def __init__(self, site: Site, report_to: str | None = None) -> None:
         self.site = site
+        self.optional = site.optional_categories
         self.report_to = report_uri(site, report_to)
         self._templates: dict[tuple[frozenset[str], bool | None], str] = {}
 
@@ -103,7 +97,10 @@ class Policy:
             nonce = [f"'nonce-{NONCE}'"] if directive in ("script-src", "style-src") else []
             parts.append(" ".join([directive, "'self'", *nonce, *self.sources(directive, categories)]))
         parts += ["object-src 'none'", "base-uri 'self'"]
-        parts += [f"report-uri {self.report_uri(decided)}", f"report-to {REPORT_GROUP}"]
+        # report-uri, not report-to: every browser sends it at once, while a report-to
+        # (which Chromium then prefers) queues reports in the Reporting API, and headless
+        # Chromium delivered none of them within 90 s here. The monitor reads both formats.
+        parts.append(f"report-uri {self.report_uri(decided)}")
         return "; ".join(parts)
 
     def report_uri(self, decided: bool | None = None) -> str:
@@ -111,13 +108,9 @@ class Policy:
         params = {"site": self.site.id} if decided is None else {"site": self.site.id, "decided": str(int(decided))}
         return _with_query(self.report_to, **params)
 
-    def reporting_endpoints(self, decided: bool | None = None) -> str:
-        """The `Reporting-Endpoints` header defining the `report-to` group."""
-        return f'{REPORT_GROUP}="{self.report_uri(decided)}"'
-
     def header(self, categories: Iterable[str], nonce: str, decided: bool | None = None) -> str:
         return self.template(categories, decided).replace(NONCE, nonce)
 
     def declared(self, nonce: str, decided: bool | None = None) -> str:
         """The enforced policy: the hosts of every declared category."""
-        return self.header(self.site.optional_categories, nonce, decided)
+        return self.header(self.optional, nonce, decided)

@@ -13,14 +13,13 @@ from .cli_options import fail, settings_options
 from .csp import Policy
 from .sites import SiteError, load_site
 
-# How each server sends a header on every response. The policy has no quote of either
-# kind besides CSP's own single quotes (the site file's sources cannot contain any); the
-# Reporting-Endpoints value has double quotes, so each server quotes it its own way.
+# How each server sends the header on every response. The policy has no double quote (the
+# site file's sources cannot contain one), so it is safe inside these quotes.
 FORMATS = {
-    "header": ("Content-Security-Policy: {policy}", "Reporting-Endpoints: {endpoints}"),
-    "nginx": ('add_header Content-Security-Policy "{policy}" always;', "add_header Reporting-Endpoints '{endpoints}' always;"),
-    "apache": ('Header always set Content-Security-Policy "{policy}"', "Header always set Reporting-Endpoints '{endpoints}'"),
-    "caddy": ('header Content-Security-Policy "{policy}"', "header Reporting-Endpoints `{endpoints}`"),
+    "header": "Content-Security-Policy: {policy}",
+    "nginx": 'add_header Content-Security-Policy "{policy}" always;',
+    "apache": 'Header always set Content-Security-Policy "{policy}"',
+    "caddy": 'header Content-Security-Policy "{policy}"',
 }
 
 
@@ -42,9 +41,6 @@ def csp(site_id: str, sites_dir: str, style: str, nonce: str | None, report_uri:
         site = load_site(sites_dir, site_id)
     except SiteError as exc:
         fail(str(exc))
-    built = Policy(site, report_uri)
-    policy = built.template(site.optional_categories)
+    policy = Policy(site, report_uri).template(site.optional_categories)
     policy = policy.replace(" 'nonce-{nonce}'", "") if nonce is None else policy.replace("{nonce}", nonce)
-    header, endpoints = FORMATS[style]
-    click.echo(header.replace("{policy}", policy))
-    click.echo(endpoints.replace("{endpoints}", built.reporting_endpoints()))
+    click.echo(FORMATS[style].replace("{policy}", policy))

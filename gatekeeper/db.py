@@ -106,6 +106,32 @@ chain_verifications = _chain_point(
     sa.Column("problem", sa.Text(), nullable=True),
 )
 
+# The consent monitor (monitor.py): counts of CSP violation reports, never a report itself.
+# One row per site, UTC day and what was blocked where; at most monitor.MAX_ROWS_PER_DAY
+# rows per site and day, reports beyond that counted in csp_dropped.
+csp_violations = sa.Table(
+    "csp_violations",
+    metadata,
+    sa.Column("site", sa.String(40), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("directive", sa.String(32), primary_key=True),
+    sa.Column("blocked", sa.String(200), primary_key=True),  # an origin or a keyword ("inline")
+    sa.Column("page", sa.String(200), primary_key=True),  # path only: no query, no fragment
+    sa.Column("vendor", sa.String(40), primary_key=True),  # tracker table id or ""
+    sa.Column("decided", sa.String(9), primary_key=True),  # decided, undecided, unknown
+    sa.Column("disposition", sa.String(7), primary_key=True),  # enforce (blocked) or report
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("count", sa.Integer(), nullable=False),
+)
+
+csp_dropped = sa.Table(
+    "csp_dropped",
+    metadata,
+    sa.Column("site", sa.String(40), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("count", sa.Integer(), nullable=False),
+)
+
 # Admin sessions, server-side so logout, expiry and a changed password end them in every
 # process; the browser holds only a random id, stored here as its sha256 (admin_sessions.py).
 admin_sessions = sa.Table(

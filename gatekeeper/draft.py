@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+from .audit.storage import CONSENT_COOKIE
 from .catalog import Preset, catalog
 from .scan import Observation
 from .sites import pattern_matches
@@ -103,6 +104,8 @@ def match(seen: Observation) -> tuple[dict[str, Match], dict[str, int], list]:
             unknown_hosts[host] = unknown_hosts.get(host, 0) + 1
     unmatched = []
     for cookie in seen.cookies:
+        if cookie.name == CONSENT_COOKIE:
+            continue  # Gatekeeper's own, declared by every site already
         vendor = cookie.vendor
         if vendor is not None and vendor.id in presets:
             m = matches.setdefault(vendor.id, Match(presets[vendor.id]))

@@ -59,3 +59,7 @@ class StaleRevision(GatekeeperError):
 
 class NotRecorded(GatekeeperError):
     status, code = 503, "not_recorded"
+
+
+class RateLimited(GatekeeperError):
+    status, code = 429, "rate_limited"

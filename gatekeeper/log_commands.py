@@ -32,8 +32,8 @@ def _site(sites_dir: str, site_id: str | None):
     return sites, sites[site_id]
 
 
-def _run(database_url: str, work):
-    """Run `work(engine)`; a database problem becomes one clear line."""
+def run_on_log(database_url: str, work, fail=fail):
+    """Run `work(engine)`; a database problem becomes one clear line, through `fail`."""
     try:
         engine = create_engine(database_url)
     except DatabaseError as exc:
@@ -82,7 +82,7 @@ def export(site_id: str, since: str | None, fmt: str, output: str | None, databa
                 out.close()
         return total
 
-    total = _run(database_url, work)
+    total = run_on_log(database_url, work)
     click.echo(f"exported {total} record(s) of {site.id}, {exports.described(start)}", err=True)
 
 
@@ -94,7 +94,7 @@ def purge(site_id: str | None, dry_run: bool, database_url: str, sites_dir: str)
     """Delete consent records older than each site's retention_days, and report how many."""
     sites, site = _site(sites_dir, site_id)
     chosen = [site] if site else list(sites.values())
-    results = _run(database_url, lambda engine: retention.purge(engine, chosen, dry_run=dry_run))
+    results = run_on_log(database_url, lambda engine: retention.purge(engine, chosen, dry_run=dry_run))
     verb = "would delete" if dry_run else "deleted"
     for done in results:
         oldest = done.oldest_kept.strftime("%Y-%m-%d %H:%M UTC") if done.oldest_kept else "none"

@@ -133,7 +133,9 @@ def _operation(route: Route, method: str, schemas: dict[Any, dict], error_ref: d
     path = _templated(route.path)
     known = OPERATIONS.get((method, path))
     summary = known.summary if known else ((route.endpoint.__doc__ or route.name).strip().splitlines()[0])
-    operation: dict[str, Any] = {"summary": summary, "operationId": f"{method.lower()}_{route.name}"}
+    # Unique per method and path: two routes may share an endpoint function's name.
+    operation_id = method.lower() + "_" + (re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "root")
+    operation: dict[str, Any] = {"summary": summary, "operationId": operation_id}
     parameters = [
         {"name": name, "in": "path", "required": True,
          "schema": {"type": "integer" if isinstance(convertor, IntegerConvertor) else "string"}}

@@ -7,6 +7,7 @@ error names the file, the field and what was expected.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -49,6 +50,11 @@ class Cookie(Struct):
 def pattern_matches(pattern: str, name: str) -> bool:
     """A cookie name against a declared name, or a prefix pattern ending in `*`."""
     return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
+
+
+def pattern_regex(pattern: str) -> str:
+    """The same rule as a regular expression (for matching many patterns at once)."""
+    return re.escape(pattern[:-1]) + ".*" if pattern.endswith("*") else re.escape(pattern)
 
 
 class GA4(Struct, tag="ga4"):

@@ -124,6 +124,26 @@ class TokenVerifier:
         return token if token is not None and token.is_current(site, now) else None
 
 
+def _public_key_or_none(text: str) -> str | None:
+    """`text` itself when it is a public key as public_key_text writes it, else None."""
+    if len(text) != 87:
+        return None
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(_CURVE, _b64decode(text))
+    except (ValueError, binascii.Error):
+        return None
+    return text
+
+
+def verifier(keys: str | Sequence[str]) -> TokenVerifier:
+    """A verifier from keys as GATEKEEPER_SECRET_KEYS lists them, or from the public keys
+    `gatekeeper secret --public` prints (then a shop's servers hold no signing secret)."""
+    listed = split_keys(keys)
+    if not listed:
+        raise ValueError("at least one key is required")
+    return TokenVerifier([_public_key_or_none(k) or public_key_text(private_key(k).public_key()) for k in listed])
+
+
 def _verifies(key: ec.EllipticCurvePublicKey, der: bytes, data: bytes) -> bool:
     try:
         key.verify(der, data, _ECDSA)

@@ -122,3 +122,14 @@ def test_a_request_finding_says_what_triggered_it_and_when():
     [finding] = checks.trackers_before_choice([late], [], **WHERE)
     assert finding.when == "timer, page time 12.5 s"
     assert finding.line().endswith("· sent timer, page time 12.5 s")
+
+
+def test_google_tags_under_a_consent_mode_default_before_a_choice_are_rule_18():
+    requests = [seen("https://www.googletagmanager.com/gtag/js?id=G-X1"), seen("https://www.googletagmanager.com/gtag/js?id=AW-1")]
+    default = [{"ad_storage": "denied", "analytics_storage": "denied", "wait_for_update": 800}]
+    [finding] = checks.consent_mode_before_choice(requests, default, **WHERE)
+    assert finding.rule == 18 and finding.vendor_id == "ga4"
+    assert "(default: ad_storage denied, analytics_storage denied): advanced mode" in finding.message
+    assert finding.measured["google_requests"] == 2
+    assert checks.consent_mode_before_choice(requests, [], **WHERE) == []  # no Consent Mode: rule 1 alone
+    assert checks.consent_mode_before_choice([], default, **WHERE) == []  # basic mode: nothing loaded

@@ -48,6 +48,23 @@ def no_banner(found: Iterable[Finding], missing: str, *, page: str, scenario: st
                     f"and {missing}", **_where(page, scenario))]
 
 
+GOOGLE_TAGS = frozenset({"ga4", "google_ads", "gtm"})
+
+
+def consent_mode_before_choice(requests: Iterable[Seen], defaults: list[dict], *, page: str, scenario: str) -> list[Finding]:
+    """Rule 18: Google's tag loaded before a choice under a Consent Mode default is Google's
+    "advanced" mode (pings without consent); basic mode loads nothing until the choice."""
+    google = [seen for seen in requests if seen.vendor is not None and seen.vendor.id in GOOGLE_TAGS]
+    if not google or not defaults:
+        return []
+    default = {key: value for entry in defaults for key, value in entry.items()}
+    states = ", ".join(f"{key} {value}" for key, value in sorted(default.items()) if key.endswith(("_storage", "_data", "_personalization")))
+    return [Finding(18, google[0].vendor.name, google[0].url, message=f"Google's tag loaded before any choice under "
+                    f"Consent Mode (default: {states}): advanced mode, not basic", vendor_id=google[0].vendor.id,
+                    when=google[0].when(), measured={"consent_default": default, "google_requests": len(google)},
+                    **_where(page, scenario))]
+
+
 def storage_before_choice(
     cookies: Iterable[ObservedCookie], storage: dict[str, list[str]], declaration: Declaration | None,
     *, page: str, scenario: str,
@@ -83,6 +100,25 @@ def allowed_vendors(granted: tuple[str, ...] | None, declaration: Declaration | 
     if granted is None:
         return None
     return frozenset(v.id for v in BY_ID.values() if v.category in granted)
+
+
+def csp_violations(
+    violations: Iterable[dict], granted: tuple[str, ...] | None, declaration: Declaration | None,
+    *, page: str, scenario: str, rule: int = 8,
+) -> list[Finding]:
+    """A tracker tag the page's own Content-Security-Policy blocked or reported while its
+    category was not granted: a tag outside the consent tool, even when nothing loaded."""
+    allowed = allowed_vendors(granted, declaration)
+    found = []
+    for violation in violations:
+        vendor = vendor_for_url(violation["url"])
+        if vendor is None or allowed is None or vendor.id in allowed:
+            continue
+        verb = "blocked" if violation["disposition"] == "enforce" else "reported"
+        found.append(Finding(rule, vendor.name, violation["url"], vendor_id=vendor.id, **_where(page, scenario),
+                             message=f"{vendor.category} tag tried to run with {_choice(granted)} granted "
+                                     f"({verb} by the page's Content-Security-Policy, {violation['directive']})"))
+    return found
 
 
 def requests_outside_choice(

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from ..rules import rule
 
 # The rules the audit checks, titled as docs/rules.md titles them.
-RULES = {n: rule(n).title for n in (1, 2, 4, 5, 6, 7, 8, 9, 13, 15)}
+RULES = {n: rule(n).title for n in (1, 2, 4, 5, 6, 7, 8, 9, 13, 15, 18)}
 
 
 @dataclass(frozen=True)

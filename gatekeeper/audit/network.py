@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -126,6 +126,7 @@ class TrackerLog:
 
     requests: list[Seen] = field(default_factory=list)
     inflight: set = field(default_factory=set)
+    _positions: dict = field(default_factory=dict)  # in-flight request -> its place in `requests`
     last_activity: float = field(default_factory=time.monotonic)
     # (trigger, page time) for a request seen now; set by a dwelling visit (dwell.py)
     moment: Callable[[], tuple[str, float | None]] = field(default=lambda: ("load", None))
@@ -133,7 +134,7 @@ class TrackerLog:
     def attach(self, context: BrowserContext) -> TrackerLog:
         context.on("request", self._on_request)
         context.on("requestfinished", self._on_done)
-        context.on("requestfailed", self._on_done)
+        context.on("requestfailed", self._on_failed)
         return self
 
     def _on_request(self, request: Request) -> None:
@@ -142,11 +143,23 @@ class TrackerLog:
         self.requests.append(Seen(request.url, request.method, request.resource_type, vendor_for_url(request.url), now,
                                   trigger, page_time))
         self.inflight.add(id(request))
+        self._positions[id(request)] = len(self.requests) - 1
         self.last_activity = now
 
     def _on_done(self, request: Request) -> None:
         self.inflight.discard(id(request))
+        self._positions.pop(id(request), None)
         self.last_activity = time.monotonic()
+
+    def _on_failed(self, request: Request) -> None:
+        # A request the page's own Content-Security-Policy stopped never left the browser:
+        # it stays in the log (positions are marks) as no tracker's, and the audit judges the
+        # tag by its securitypolicyviolation event instead (checks.csp_violations).
+        position = self._positions.get(id(request))
+        if request.failure == "csp" and position is not None:
+            seen = self.requests[position]
+            self.requests[position] = replace(seen, vendor=None, resource_type=f"{seen.resource_type}, blocked by CSP")
+        self._on_done(request)
 
     def mark(self) -> int:
         return len(self.requests)

@@ -38,6 +38,7 @@ class Scenario:
     held_by: str | None = None  # the tool holding them
     banner: dict | None = None  # the tool recognised in this scenario, how, and the buttons used
     notes: list[str] = field(default_factory=list)
+    csp_violations: list[dict] = field(default_factory=list)  # the page's own CSP at work (gatekeeper.shop)
 
     @property
     def vendors(self) -> list[str]:
@@ -64,6 +65,7 @@ class Scenario:
             "banner": self.banner,
             "held": [element.to_json(self.held_by) for element in self.held],
             "notes": self.notes,
+            "csp_violations": self.csp_violations,
             "findings": [f.to_json() for f in self.findings],
         }
 
@@ -101,6 +103,9 @@ def _observe(visit: Visit, scenario: Scenario, ctx: Context) -> None:
     """What the scenario ends with: every request, cookie, storage key and held tag."""
     scenario.requests, scenario.cookies, scenario.storage = list(visit.log.requests), visit.cookies(), visit.storage()
     scenario.held, scenario.held_by = visit.held_elements(), ctx.tool
+    scenario.csp_violations = visit.csp_violations()
+    scenario.findings += checks.csp_violations(scenario.csp_violations, scenario.granted, ctx.declaration,
+                                               rule=1 if scenario.name == "before consent" else 8, page=ctx.url, scenario=scenario.name)
 
 
 def _outside_choice(visit: Visit, since: int, granted: tuple[str, ...] | None, ctx: Context, **where) -> list[Finding]:
@@ -134,6 +139,7 @@ def before_choice(ctx: Context) -> Scenario:
         scenario.banner = ctx.banner.to_json() if ctx.banner else None
         scenario.findings += checks.trackers_before_choice(scenario.requests, visit.tracker_elements(), **where)
         scenario.findings += checks.storage_before_choice(scenario.cookies, scenario.storage, ctx.declaration, **where)
+        scenario.findings += checks.consent_mode_before_choice(scenario.requests, visit.consent_defaults(), **where)
         if ctx.banner is None:
             scenario.findings += checks.no_banner(scenario.findings, missing, **where)
             if not scenario.findings:

@@ -17,6 +17,11 @@ from .network import TrackerLog, route_trackers
 from .storage import ObservedCookie, observe_cookies, storage_keys
 
 VIEWPORT = {"width": 1280, "height": 800}
+# Content-Security-Policy violations of each document: on a page whose own policy blocks
+# or reports trackers (gatekeeper.shop), a tag that tried to run never shows as a request.
+CSP_LISTENER = """window.__gkViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__gkViolations.push(
+  {url: e.blockedURI, directive: e.effectiveDirective, disposition: e.disposition}), true)"""
 SKIP_LINKS = re.compile(r"(^/gk/|^/api/|logout|logoff|afmelden|\.(pdf|jpe?g|png|gif|svg|webp|zip|xml|json|js|css|ics)$)", re.I)
 
 
@@ -34,6 +39,7 @@ class Visit:
         if offline_trackers:
             route_trackers(context)
         self.log = log if log is not None else TrackerLog().attach(context)
+        context.add_init_script(CSP_LISTENER)
         self.page: Page = page if page is not None else context.new_page()
         self.clock = PageClock(self.log)
         self.dwell_seconds: float | None = None  # set when the context's clock is installed
@@ -139,6 +145,14 @@ class Visit:
             visited.append(url)
         return visited
 
+    def csp_violations(self) -> list[dict]:
+        """The current document's `securitypolicyviolation` events, each once."""
+        try:
+            seen = self.page.evaluate("() => window.__gkViolations || []")
+        except Error:
+            return []
+        return list({(v["url"], v["directive"], v["disposition"]): v for v in seen}.values())
+
     def cookies(self) -> list[ObservedCookie]:
         return observe_cookies(self.context)
 
@@ -147,6 +161,15 @@ class Visit:
 
     def tracker_elements(self) -> list[str]:
         return tracker_elements(self.page)
+
+    def consent_defaults(self) -> list[dict]:
+        """The Google Consent Mode `default` commands in the page's dataLayer."""
+        try:
+            return self.page.evaluate("""() => Array.from(window.dataLayer || [])
+                .filter(e => e && e[0] === 'consent' && e[1] === 'default' && e[2] && typeof e[2] === 'object')
+                .map(e => JSON.parse(JSON.stringify(e[2])))""")
+        except Error:
+            return []
 
     def held_elements(self) -> list[TrackerElement]:
         return held_elements(self.page)

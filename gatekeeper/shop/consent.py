@@ -6,15 +6,17 @@ consent-aware CSP on HTML, expired cookies of categories not allowed).
 from __future__ import annotations
 
 import html
+import re
 import secrets
+from functools import lru_cache
 from collections.abc import Sequence
 from typing import Literal
 
-from ..cookies import COOKIE_NAME, set_cookie_header, withdrawn_names
+from ..cookies import header_cookies, one_value, set_cookie_header, withdrawal_matcher, withdrawn_names
 from ..csp import Policy
 from ..decisions import Decision
 from ..sites import Site, load_site
-from ..tokens import ConsentToken, TokenSigner, split_keys
+from ..tokens import ConsentToken, verifier
 
 CspMode = Literal["report", "enforce", "off"]
 CSP_MODES = ("report", "enforce", "off")
@@ -34,30 +36,25 @@ class Consent:
     None, and then nothing but `necessary` is allowed.
     """
 
-    __slots__ = ("site", "token", "gpc", "csp_nonce", "_guard")
+    __slots__ = ("site", "token", "gpc", "csp_nonce", "granted", "_guard")
 
     def __init__(self, guard: Guard, token: ConsentToken | None, gpc: bool) -> None:
         self.site: Site = guard.site
         self.token = token
         self.gpc = gpc  # the browser sent Sec-GPC: 1 (an opt-out, never consent)
         self.csp_nonce = secrets.token_urlsafe(16)
+        # The optional categories this visitor granted (none while undecided), site order.
+        self.granted: tuple[str, ...] = tuple(c for c in guard.optional if c in token.granted) if token else ()
         self._guard = guard
 
     def allows(self, category: str) -> bool:
-        if category == "necessary":
-            return True
-        return self.token is not None and category in self.token.granted and category in self.site.category_ids
-
-    @property
-    def granted(self) -> tuple[str, ...]:
-        """The optional categories this visitor granted (none while undecided)."""
-        return tuple(c for c in self.site.optional_categories if self.allows(c))
+        return category == "necessary" or category in self.granted
 
     @property
     def allowed(self) -> dict[str, bool]:
         """Every category of the site with whether it is allowed, for templates that
         cannot call `allows()` (Django's: `{% if gatekeeper.allowed.analytics %}`)."""
-        return {c: self.allows(c) for c in self.site.category_ids}
+        return {c: self.allows(c) for c in ("necessary", *self._guard.optional)}
 
     @property
     def decision(self) -> Decision | None:
@@ -78,20 +75,6 @@ class Consent:
 
     def __repr__(self) -> str:
         return f"<Consent {self.site.id} granted={list(self.granted) if self.token else None} gpc={self.gpc}>"
-
-
-def parse_cookie_header(header: str) -> tuple[list[str], list[str]]:
-    """(every cookie name, every gk_consent value) of a Cookie header, leniently: a
-    malformed pair is skipped, not fatal."""
-    names, values = [], []
-    for pair in header.split(";"):
-        name, sep, value = pair.strip().partition("=")
-        if not sep or not name:
-            continue
-        names.append(name)
-        if name == COOKIE_NAME:
-            values.append(value.strip('"'))
-    return names, values
 
 
 def _parent_domains(host: str) -> list[str]:
@@ -119,35 +102,57 @@ class Guard:
         if csp not in CSP_MODES:
             raise ValueError(f"csp={csp!r}: expected one of {', '.join(CSP_MODES)}")
         self.site = load_site(sites_dir, site)
-        self.verifier = TokenSigner(split_keys(keys))
+        self.optional = self.site.optional_categories
+        self.verifier = verifier(keys)
+        # A visitor sends the same cookie on every page: its signature is checked once.
+        # Only what verified is cached, keyed by the whole value; expiry is checked each time.
+        self._verified = lru_cache(maxsize=4096)(self.verifier.verify)
+        self._matchers: dict[tuple[str, ...], re.Pattern[str]] = {}
         self.mode = csp
         self.policy = Policy(self.site, report_uri)
 
     def consent(self, cookie_header: str, gpc: str | None = None) -> tuple[Consent, list[str]]:
         """The request's Consent and the cookie names it sent. Two `gk_consent` cookies that
         disagree (one planted next to a genuine one) read as undecided."""
-        names, values = parse_cookie_header(cookie_header) if cookie_header else ([], [])
-        token = None
-        if values and all(v == values[0] for v in values):
-            token = self.verifier.current(values[0], self.site)
+        names, values = header_cookies(cookie_header) if cookie_header else ([], [])
+        value = one_value(values)
+        token = self._verified(value) if value else None
+        if token is not None and not token.is_current(self.site):
+            token = None
         return Consent(self, token, gpc == "1"), names
 
+    def policy_headers(self, consent: Consent) -> list[tuple[str, str]]:
+        """The CSP headers of an HTML response (lower-case names); none in "off" mode."""
+        if self.mode == "off":
+            return []
+        decided = consent.token is not None
+        granted = consent.granted
+        if self.mode == "enforce":
+            policies = [("content-security-policy", self.policy.header(granted, consent.csp_nonce, decided))]
+        else:
+            policies = [
+                ("content-security-policy", self.policy.declared(consent.csp_nonce, decided)),
+                ("content-security-policy-report-only", self.policy.header(granted, consent.csp_nonce, decided)),
+            ]
+        return policies
+
+    def expired(self, consent: Consent, names: list[str], host: str) -> list[tuple[str, str | None]]:
+        """(name, domain) of each cookie to expire: the declared cookies of every category
+        not allowed that the browser sent, host-only (None) and on each domain above."""
+        refused = tuple(c for c in self.optional if c not in consent.granted)
+        if not refused or not names:
+            return []
+        matcher = self._matchers.get(refused)
+        if matcher is None:
+            matcher = self._matchers[refused] = withdrawal_matcher(self.site, refused)
+        expired = withdrawn_names(names, self.site, refused, matcher)
+        if not expired:
+            return []
+        domains = [None, *_parent_domains(host)]
+        return [(name, domain) for name in expired for domain in domains]
+
     def headers(self, consent: Consent, names: list[str], host: str, secure: bool, html: bool) -> list[tuple[str, str]]:
-        """The headers the middleware adds to a response (lower-case names)."""
-        added = []
-        if html and self.mode != "off":
-            decided = consent.token is not None
-            granted = consent.granted
-            if self.mode == "enforce":
-                added.append(("content-security-policy", self.policy.header(granted, consent.csp_nonce, decided)))
-            else:
-                added.append(("content-security-policy", self.policy.declared(consent.csp_nonce, decided)))
-                added.append(("content-security-policy-report-only", self.policy.header(granted, consent.csp_nonce, decided)))
-            added.append(("reporting-endpoints", self.policy.reporting_endpoints(decided)))
-        refused = [c for c in self.site.optional_categories if not consent.allows(c)]
-        if refused and names:
-            domains = _parent_domains(host)
-            for name in withdrawn_names(names, self.site, refused):
-                added.append(("set-cookie", set_cookie_header(name, '""', 0, None, secure)))
-                added.extend(("set-cookie", set_cookie_header(name, '""', 0, d, secure)) for d in domains)
+        """Every header the middleware adds to a response (lower-case names)."""
+        added = self.policy_headers(consent) if html else []
+        added += [("set-cookie", set_cookie_header(n, '""', 0, d, secure)) for n, d in self.expired(consent, names, host)]
         return added
