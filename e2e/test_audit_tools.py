@@ -83,7 +83,7 @@ def test_a_strict_tool_leaks_nothing_and_its_held_tags_are_information(tools_aud
     # the gating is real: accepting all releases the three tags to the stand-ins
     released = {r["vendor"] for r in accept["requests"] if r["tracker"]}
     if name == "tarteaucitron" and not released:
-        # Seen once, in a fresh clone under /tmp only: tarteaucitron's accept released nothing
+        # Intermittent (2 of 5 runs in one fresh clone): tarteaucitron's accept released nothing
         # (the leak checks above still passed). Cause not found yet; tracked in the closing note.
         pytest.xfail("tarteaucitron's accept-all released no tag in this checkout")
     assert released >= {"ga4", "google_ads", "facebook_sdk"}
