@@ -49,7 +49,7 @@ def _cookies(site: Site, cookies) -> list[dict]:
 
 def own_cookies(site: Site) -> dict:
     """The shop's own necessary cookies, declared like a service of the shop itself, so a
-    tool reading the declaration checks them like any vendor's (COMPLIANCE 13)."""
+    tool reading the declaration checks them like any vendor's (docs/rules.md#rule-13)."""
     return {
         "id": OWN_COOKIES_ID, "name": site.name, "category": "necessary", "vendor": site.controller,
         "location": {}, "outside_eu": False, "privacy_url": site.policy_url, "purpose": {},
