@@ -214,3 +214,9 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
         prefs=MappingProxyType({lang: Asset.of(_json({"css": prefs_css, "html": html}).encode("utf-8")) for lang, html in prefs.items()}),
         languages=MappingProxyType({lang: script({lang: html}) for lang, html in first.items()}),
     )
+
+
+def build_bundles(sites: Mapping[str, Site], public_keys: Sequence[str]) -> dict[str, Bundle]:
+    """Every site's bundle as the server serves it: with the consent token's public keys,
+    which `gatekeeper check`'s sizes count too."""
+    return {site_id: build_bundle(site, public_keys) for site_id, site in sites.items()}
