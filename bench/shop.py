@@ -1,6 +1,8 @@
-"""gatekeeper.shop's cost: requests/s of one Starlette product page, bare and behind
-ConsentMiddleware (report mode: cookie verified, both policies with a fresh nonce), each a
-uvicorn process, driven alternately from this process over loopback keep-alive connections.
+"""gatekeeper.shop's cost: requests/s of one Starlette product page (bench/shop_app.py, a
+Jinja2 template), bare and behind ConsentMiddleware (report mode: cookie verified, both
+policies with a fresh nonce), each a uvicorn process with the same options, driven
+alternately from this process over loopback keep-alive connections. Each server's own CPU
+time per GET (from /proc) is reported too: it does not depend on the shared client.
 
     python -m bench shop [--requests 4000] [--seconds 15] [--connections 16] [--rounds 3]
 
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import os
 import secrets
 import sys
 import tempfile
@@ -57,16 +61,29 @@ async def _connection(port: int, cookies: list[bytes], budget: list[int], deadli
         writer.close()
 
 
-async def drive(name: str, port: int, cookies: list[bytes], args) -> Result:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drive(name: str, port: int, cookies: list[bytes], args, pid: int) -> Result:
     await _bounded(name, 10, *(_connection(port, cookies, [100], time.monotonic() + 10, [], []) for _ in range(4)))
     latencies: list[float] = []
     statuses: list[int] = []
     budget = [args.requests]
+    cpu = cpu_seconds(pid)
     began = time.perf_counter()
     deadline = time.monotonic() + args.seconds
     await _bounded(name, args.seconds, *(_connection(port, cookies, budget, deadline, latencies, statuses) for _ in range(args.connections)))
+    elapsed = time.perf_counter() - began
     ok = sum(1 for s in statuses if s == 200)
-    return Result(name, ok, len(statuses) - ok, time.perf_counter() - began, latencies)
+    result = Result(name, ok, len(statuses) - ok, elapsed, latencies)
+    result.notes["cpu_us"] = 1e6 * (cpu_seconds(pid) - cpu) / max(len(statuses), 1)
+    return result
 
 
 def main(argv: list[str]) -> None:
@@ -81,8 +98,10 @@ def main(argv: list[str]) -> None:
     keys = secrets.token_hex(16)
     env = {"GATEKEEPER_SECRET_KEYS": keys, "GATEKEEPER_SITES_DIR": str(REPO / "sites")}
     cookies = visitors(keys)
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     targets = {"Starlette page": "page", "the same page behind ConsentMiddleware": "guarded"}
     best: dict[str, Result] = {}
+    cpu_best: dict[str, float] = {}  # the least server CPU per GET over the rounds
     processes = {}
     try:
         for name, app in targets.items():
@@ -90,11 +109,12 @@ def main(argv: list[str]) -> None:
             processes[name] = (start(command(app, port), port, workdir / f"{app}.log", env), port)
         for _ in range(args.rounds):
             for name, (_, port) in processes.items():
-                result = asyncio.run(drive(name, port, cookies, args))
+                result = asyncio.run(drive(name, port, cookies, args, processes[name][0].pid))
                 if result.failed:
                     raise SystemExit(f"bench: {name}: {result.failed} requests did not answer 200")
                 if name not in best or result.rate > best[name].rate:
                     best[name] = result
+                cpu_best[name] = min(cpu_best.get(name, math.inf), result.notes["cpu_us"])
     finally:
         for process, _ in processes.values():
             process.terminate()
@@ -103,10 +123,16 @@ def main(argv: list[str]) -> None:
     bare = best["Starlette page"].rate
     print(f"\n{args.connections} connections, best of {args.rounds} alternating rounds of up to {args.requests} GETs "
           f"or {args.seconds:.0f} s per target\n")
-    print("| target | GETs/s | p50 ms | p99 ms | vs bare |")
-    print("|---|---:|---:|---:|---:|")
+    cpu_bare = cpu_best["Starlette page"]
+    print("| target | GETs/s | vs bare | p50 ms | p99 ms | server CPU µs/GET | vs bare |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in best.values():
-        print(f"| {r.name} | {r.rate:.0f} | {r.percentile(50):.2f} | {r.percentile(99):.2f} | {r.rate / bare:.2f}x |")
-    cost = 1 - best["the same page behind ConsentMiddleware"].rate / bare
+        cpu = cpu_best[r.name]
+        print(f"| {r.name} | {r.rate:.0f} | {r.rate / bare:.2f}x | {r.percentile(50):.2f} | {r.percentile(99):.2f} "
+              f"| {cpu:.0f} | {cpu / cpu_bare:.2f}x |")
+    guarded = "the same page behind ConsentMiddleware"
+    cost = 1 - best[guarded].rate / bare
     verdict = "within" if cost < BUDGET else "OVER"
-    print(f"\nThe middleware costs {cost:.1%} of the bare page's requests/s ({verdict} the {BUDGET:.0%} budget).")
+    print(f"\nThe middleware costs {cost:.1%} of the bare page's requests/s ({verdict} the {BUDGET:.0%} budget); "
+          f"server CPU {cpu_best[guarded] - cpu_bare:.0f} µs per GET more ({cpu_best[guarded] / cpu_bare - 1:+.1%}).")
+    print(f"Load average before and after: {load_before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
