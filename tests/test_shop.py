@@ -78,6 +78,15 @@ def test_forged_or_stale_cookies_read_as_undecided(guard, value):
     assert not consent.allows("analytics") and consent.allows("necessary")
 
 
+def test_a_verified_cookie_is_remembered_but_still_expires_on_time(guard, monkeypatch):
+    now = time.time()
+    value = cookie(iat=now - guard.site.consent_days * 86400 + 60)  # a minute left
+    assert guard.consent(f"gk_consent={value}").decision is not None
+    monkeypatch.setattr("gatekeeper.shop.consent.time.time", lambda: now + 61)
+    assert guard.consent(f"gk_consent={value}").decision is None  # the remembered check, past its period
+    assert guard._verified.cache_info().hits >= 1
+
+
 def test_keys_may_be_a_list_and_a_bad_mode_is_refused():
     assert Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=["old-key"]).consent(f"gk_consent={cookie(key='old-key')}").decision
     with pytest.raises(ValueError, match="csp='strict'"):

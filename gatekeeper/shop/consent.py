@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import time
 from collections import deque
 from functools import lru_cache
 from collections.abc import Sequence
@@ -162,9 +163,9 @@ class Guard:
         self.optional = self.site.optional_categories
         self.verifier = verifier(keys)
         # A visitor sends the same cookie on every page: its signature is checked once.
-        # Only the signature check is cached, keyed by the whole value (bounded); whether
-        # the token still holds (site, revision, expiry) is checked on every request.
-        self._verified = lru_cache(maxsize=4096)(self.verifier.verify)
+        # The check is cached keyed by the whole value (bounded), with the period the token
+        # holds for this site; the clock is read against that period on every request.
+        self._verified = lru_cache(maxsize=4096)(self._verify)
         self.mode = csp
         src = html.escape(f"{self.site.csp.gatekeeper or ''}/gk/{self.site.id}.js")
         reload = " data-gk-reload" if csp == "enforce" else ""
@@ -182,13 +183,21 @@ class Guard:
                 self._answers[key] = found
         return found
 
+    def _verify(self, value: str) -> tuple[ConsentToken, int, int] | None:
+        token = self.verifier.verify(value)
+        window = token.valid_between(self.site) if token is not None else None
+        return (token, *window) if window is not None else None
+
     def consent(self, cookie_header: str, gpc: str | None = None) -> Consent:
         """The request's Consent from its Cookie and Sec-GPC headers. Two `gk_consent`
         cookies that disagree (one planted next to a genuine one) read as undecided."""
-        value = one_value([v.strip() for v in _CONSENT_VALUES.findall(";" + cookie_header)]) if cookie_header else None
-        token = self._verified(value) if value else None
-        if token is not None and not token.is_current(self.site):
-            token = None
+        token = None
+        if cookie_header:
+            values = _CONSENT_VALUES.findall(";" + cookie_header)
+            value = values[0].strip() if len(values) == 1 else one_value([v.strip() for v in values])
+            verified = self._verified(value) if value else None
+            if verified is not None and verified[1] <= time.time() < verified[2]:
+                token = verified[0]
         return Consent(self, token, gpc == "1", cookie_header)
 
     def policy_headers(self, consent: Consent) -> list[tuple[str, str]]:
