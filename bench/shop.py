@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from gatekeeper.cookies import COOKIE_NAME
 from gatekeeper.tokens import ConsentToken, TokenSigner
 
 from .load import REPO, Result, _bounded, free_port, start
@@ -39,7 +40,7 @@ def command(app: str, port: int) -> list[str]:
 def visitors(keys: str, count: int = 500) -> list[bytes]:
     signer, now = TokenSigner([keys]), int(time.time())
     return [
-        f"gk_consent={signer.sign(ConsentToken(site='ecomarket', id=secrets.token_urlsafe(16), granted=('analytics',), rev=1, iat=now))}"
+        f"{COOKIE_NAME}={signer.sign(ConsentToken(site='ecomarket', id=secrets.token_urlsafe(16), granted=('analytics',), rev=1, iat=now))}"
         f"; _ga=GA1.1.{i}.{now}; cart=1-2".encode()
         for i in range(count)
     ]

@@ -13,27 +13,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from .cookies import COOKIE_NAME
-from .sites import GA4, GTM, FacebookSDK, GoogleAds, Script, Service, Site, known_site
-from .trackers import vendor_for_url
+from . import loaders
+from .sites import Service, Site, known_site
 
 
 def tracker_vendors(service: Service) -> list[str]:
-    """The tracker vendor ids a service's loader contacts: its preset's, and for a plain
-    script the vendor of its URL. gtag.js is served by Google Tag Manager's host."""
-    loader = service.loader
-    vendors = [service.preset] if service.preset else []
-    if isinstance(loader, GA4):
-        vendors += ["ga4", "gtm"]
-    elif isinstance(loader, GoogleAds):
-        vendors += ["google_ads", "gtm"]
-    elif isinstance(loader, GTM):
-        vendors += ["gtm"]
-    elif isinstance(loader, FacebookSDK):
-        vendors += ["facebook_sdk"]
-    elif isinstance(loader, Script):
-        vendor = vendor_for_url(loader.src)
-        vendors += [vendor.id] if vendor else []
-    return list(dict.fromkeys(vendors))
+    """The tracker vendor ids a service's loader contacts (gatekeeper.loaders)."""
+    return loaders.tracker_vendors(service.loader, service.preset)
 
 
 OWN_COOKIES_ID = "own-cookies"
@@ -49,7 +35,7 @@ def _cookies(site: Site, cookies) -> list[dict]:
 
 def own_cookies(site: Site) -> dict:
     """The shop's own necessary cookies, declared like a service of the shop itself, so a
-    tool reading the declaration checks them like any vendor's (COMPLIANCE 13)."""
+    tool reading the declaration checks them like any vendor's (docs/rules.md#rule-13)."""
     return {
         "id": OWN_COOKIES_ID, "name": site.name, "category": "necessary", "vendor": site.controller,
         "location": {}, "outside_eu": False, "privacy_url": site.policy_url, "purpose": {},

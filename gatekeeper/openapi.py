@@ -18,7 +18,8 @@ from starlette.responses import Response
 from starlette.convertors import IntegerConvertor
 from starlette.routing import Route
 
-from . import answers, errors
+from . import answers, csp_reports, errors
+from .csp import REPORT_PATH
 from .decisions import ConsentRequest, WithdrawalRequest
 from .extras import DISTRIBUTION
 
@@ -33,7 +34,7 @@ JSON_BODY_ERRORS = (
 
 class Operation(NamedTuple):
     summary: str
-    body: Any = None  # a msgspec struct: the JSON request body
+    body: Any = None  # a msgspec struct: the JSON request body, or {media type: struct}
     answers: dict[int, Any] = {}  # status -> struct (or union of structs) of a JSON answer
     errors: tuple[type[errors.GatekeeperError], ...] = ()
     query: tuple[str, ...] = ()  # required query parameters: a site id
@@ -63,6 +64,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("OPTIONS", "/api/v1/consent"): Operation(
         "CORS preflight for the shop's origins.", errors=(errors.OriginNotAllowed,), media={204: ""}
     ),
+    ("POST", REPORT_PATH): Operation(
+        "Count the CSP violations a visitor's browser reports (report-uri or report-to format).",
+        body=csp_reports.BODIES,
+        media={204: ""},
+        errors=(errors.UnsupportedMediaType, errors.UnknownSite, errors.RateLimited, errors.BodyTooLarge,
+                errors.InvalidJSON, errors.NotRecorded),
+        query=("site",),
+    ),
+    ("OPTIONS", REPORT_PATH): Operation("CORS preflight of the Reporting API, from any origin.", media={204: ""}),
     ("GET", "/api/v1/consent/{consent_id}"): Operation(
         "The receipt of one consent id: its records and the texts they were made on.",
         answers={200: answers.Receipt},
@@ -101,7 +111,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 def _schemas() -> tuple[dict[Any, dict], dict[str, dict]]:
     types = [answers.ErrorBody]
     for operation in OPERATIONS.values():
-        types += [t for t in (operation.body, *operation.answers.values()) if t is not None]
+        bodies = operation.body.values() if isinstance(operation.body, dict) else (operation.body,)
+        types += [t for t in (*bodies, *operation.answers.values()) if t is not None]
     types = list(dict.fromkeys(types))
     schemas, components = msgspec.json.schema_components(types, ref_template=REF)
     return dict(zip(types, schemas)), components
@@ -148,7 +159,9 @@ def _operation(route: Route, method: str, schemas: dict[Any, dict], error_ref: d
     if parameters:
         operation["parameters"] = parameters
     if known and known.body is not None:
-        operation["requestBody"] = {"required": True, "content": _json(schemas[known.body])}
+        bodies = known.body if isinstance(known.body, dict) else {"application/json": known.body}
+        content = {media: {"schema": schemas[kind]} for media, kind in bodies.items()}
+        operation["requestBody"] = {"required": True, "content": content}
     responses: dict[str, dict] = {}
     if known:
         for status, kind in known.answers.items():

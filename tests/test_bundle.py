@@ -330,13 +330,14 @@ def test_text_hash_covers_the_public_config(sites, ecomarket):
 
 def test_the_consent_cookie_name_and_format_version_are_written_once():
     """cookies.COOKIE_NAME and tokens.FORMAT_VERSION reach the bundle, the declaration page,
-    the audit and the browser tests; no other source file spells them out."""
+    the audit, the browser tests' harness and the benchmarks; no other source file spells them out."""
     from gatekeeper.cookies import COOKIE_NAME
     from gatekeeper.tokens import FORMAT_VERSION
 
     repo = SITES_DIR.parent
     sources = [*(repo / "gatekeeper").rglob("*.py"), *(repo / "gatekeeper").rglob("*.html"),
-               *(repo / "static").rglob("*.js"), repo / "e2e" / "harness.py"]
+               *(repo / "static").rglob("*.js"), repo / "e2e" / "harness.py",
+               *(repo / "bench").rglob("*.py")]
     spelled = {str(p.relative_to(repo)) for p in sources if re.search(r"""["'>]gk_consent["'<=]""", p.read_text())}
     assert spelled == {"gatekeeper/cookies.py"}
     gate = (repo / "static" / "banner" / "gate.js").read_text()

@@ -101,29 +101,31 @@ function addScript(src, init, ready) {
   doc.head.appendChild(el)
 }
 
-// The SDK calls one window.fbAsyncInit: ours initialises it, then runs the shop's own.
+// Each service's script URL comes from its preset (gatekeeper/loaders.py); `type` says
+// which of these runs it. The SDK calls one window.fbAsyncInit: ours initialises it, then
+// runs the shop's own.
 function loadFacebook(service) {
-  const sdk = 'https://connect.facebook.net/' + service.locale + '/sdk.js', shop = w.fbAsyncInit
-  if (loaded.has(sdk)) return
+  const shop = w.fbAsyncInit
+  if (loaded.has(service.src)) return
   w.fbAsyncInit = () => { w.FB.init({ appId: service.id, cookie: true, xfbml: true, version: 'v19.0' }); shop && shop() }
-  addScript(sdk)
+  addScript(service.src)
 }
 
-function loadGtag(ids) {
-  if (!ids.length) return
+// One gtag.js for every Google tag, then a config for each.
+function loadGtag(tags) {
+  if (!tags.length) return
   if (!loaded.has('gtag')) {
     loaded.add('gtag')
-    addScript('https://www.googletagmanager.com/gtag/js?id=' + ids[0])
+    addScript(tags[0].src)
     gtag('js', new Date())
   }
-  for (const id of ids) {
+  for (const { id } of tags) {
     if (!loaded.has(id)) { loaded.add(id); gtag('config', id) }
   }
 }
 
 /*@gtm*/// The container comes after Consent Mode's default; its tags read every later update.
-function loadGtm(id) {
-  const src = 'https://www.googletagmanager.com/gtm.js?id=' + id
+function loadGtm(src) {
   if (!loaded.has(src)) w.dataLayer.push({ 'gtm.start': Date.now(), event: 'gtm.js' })
   addScript(src)
 }
@@ -157,15 +159,15 @@ function activateWithin(root) {
 }
 
 function release() {
-  const gtagIds = []
+  const gtags = []
   for (const s of CONFIG.services) {
     if (!(s.any || [s.category]).some(allows)) continue
-    if (s.type === 'ga4' || s.type === 'google_ads') gtagIds.push(s.id)
+    if (s.type === 'gtag') gtags.push(s)
     else if (s.type === 'facebook_sdk') loadFacebook(s)
-    /*@gtm*/else if (s.type === 'gtm') loadGtm(s.id)/*@*/
+    /*@gtm*/else if (s.type === 'gtm') loadGtm(s.src)/*@*/
     else addScript(s.src, s.init, s.ready)
   }
-  loadGtag(gtagIds)
+  loadGtag(gtags)
   activateWithin(doc)
 }
 
