@@ -53,8 +53,9 @@ function remember(token) {
 
 async function storedDecision() {
   const values = new Set(doc.cookie.split('; ').filter((p) => p.startsWith(COOKIE + '=')))
+  if (values.size !== 1) return null // a first visit: no exception thrown on the way
   try {
-    const token = values.size === 1 && [...values][0].slice(COOKIE.length + 1)
+    const token = [...values][0].slice(COOKIE.length + 1)
     const [data, sig] = token.split('.')
     const p = JSON.parse(b64(data))
     if (p.v === FORMAT && p.site === CONFIG.site && p.rev === CONFIG.revision && (p.iat + CONFIG.consent_days * 86400) * 1e3 > Date.now()) {
@@ -64,7 +65,7 @@ async function storedDecision() {
         if (await crypto.subtle.verify(ECDSA, key, u8(b64(sig)), u8(data))) return remember(token) && decisionOf(p.granted, p.id)
       }
     }
-  } catch (e) { /* none, two, malformed, no storage, or no WebCrypto (plain http): undecided */ }
+  } catch (e) { /* malformed, no storage, or no WebCrypto (plain http): undecided */ }
   return null
 }
 
