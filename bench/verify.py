@@ -21,6 +21,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from gatekeeper import browser as gk_browser
+from gatekeeper.cookies import COOKIE_NAME
 from gatekeeper.tokens import ConsentToken, TokenSigner
 
 from .browser import percentile
@@ -48,7 +49,7 @@ COLLECT = """() => {
 def return_visit(browser, base: str, token: str, rate: int) -> dict:
     context = browser.new_context()
     try:
-        context.add_cookies([{"name": "gk_consent", "value": token, "url": base}])
+        context.add_cookies([{"name": COOKIE_NAME, "value": token, "url": base}])
         page = context.new_page()
         if rate > 1:
             context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": rate})

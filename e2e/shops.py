@@ -19,7 +19,7 @@ from pathlib import Path
 from .server import REPO, stop_process, wait_answering
 
 SHOP_HOST = "127.0.0.2"
-FRAMEWORKS = ("flask", "django", "starlette")
+FRAMEWORKS = ("flask", "django", "starlette", "fastapi")
 
 
 def free_shop_port() -> int:

@@ -1,4 +1,4 @@
-"""COMPLIANCE 22: operable and in the page's language — dialog semantics, focus starts in
+"""Rule 22 (docs/rules.md#rule-22): operable and in the page's language — dialog semantics, focus starts in
 the banner and is visible, the keyboard reaches and works every control, Escape never
 grants, no axe-core violations (banner open, preferences open, banner closed), and the
 language follows <html lang>.

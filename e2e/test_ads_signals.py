@@ -1,4 +1,4 @@
-"""COMPLIANCE 19: Google Ads signals only with marketing — the `AW-` config and the
+"""Rule 19 (docs/rules.md#rule-19): Google Ads signals only with marketing — the `AW-` config and the
 ad_storage, ad_user_data and ad_personalization grants appear only when `marketing` is
 granted; analytics alone brings GA4 and nothing of Google Ads.
 """

@@ -1,4 +1,4 @@
-"""COMPLIANCE 9 and 16: a refusal sticks — no banner and nothing from trackers on later
+"""Rules 9 and 16 (docs/rules.md): a refusal sticks — no banner and nothing from trackers on later
 pages, until `consent_days` have passed (the page's clock moved by Playwright) or the
 site's `revision` is bumped (a second real server with a bumped copy of the sites) — and
 after a refusal the shop still works: browse, add to cart, check out.

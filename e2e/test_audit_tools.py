@@ -82,11 +82,10 @@ def test_a_strict_tool_leaks_nothing_and_its_held_tags_are_information(tools_aud
     assert not [r for r in reject["requests"] if r["tracker"]], "nothing after a refusal, reload and browsing"
     # the gating is real: accepting all releases the three tags to the stand-ins
     released = {r["vendor"] for r in accept["requests"] if r["tracker"]}
-    if name == "tarteaucitron" and not released:
-        # Intermittent (2 of 5 runs in one fresh clone): tarteaucitron's accept released nothing
-        # (the leak checks above still passed). Cause not found yet; tracked in the closing note.
-        pytest.xfail("tarteaucitron's accept-all released no tag in this checkout")
-    assert released >= {"ga4", "google_ads", "facebook_sdk"}
+    # tarteaucitron binds its buttons 500 ms after showing them: a click before that does nothing,
+    # and the audit clicks once more, saying so (banner.py's _still_shown), as a visitor would
+    assert released >= {"ga4", "google_ads", "facebook_sdk"}, accept["banner"]
+    assert all("did nothing when clicked; clicked again" in note for note in accept["banner"]["notes"])
     held = before["held"]
     assert len(held) == TOOLS[name][2], held
     assert all(h["held_by"] == TOOLS[name][0] and not h["loads"] for h in held)

@@ -1,4 +1,4 @@
-"""COMPLIANCE 1-3: before a choice nothing loads, nothing is stored, and silence refuses."""
+"""Rules 1-3 (docs/rules.md): before a choice nothing loads, nothing is stored, and silence refuses."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""COMPLIANCE 8: each choice is respected; a choice survives a reload without a round trip;
+"""Rule 8 (docs/rules.md#rule-8): each choice is respected; a choice survives a reload without a round trip;
 a tampered consent cookie reads as undecided.
 """
 

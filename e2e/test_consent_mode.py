@@ -1,4 +1,4 @@
-"""COMPLIANCE 17 and 18: Google Consent Mode v2 in basic mode — denied by default before
+"""Rules 17 and 18 (docs/rules.md): Google Consent Mode v2 in basic mode — denied by default before
 any config, one update per decision, and not a single request to Google without consent.
 """
 
@@ -39,7 +39,7 @@ def assert_default_denied_first(entries):
 
 
 def test_17_consent_mode_default_denies_every_type(server, context, page):
-    """COMPLIANCE 17 says "a default with everything denied": every type it names."""
+    """Rule 17 (docs/rules.md#rule-17) says "a default with everything denied": every type it names."""
     open_demo(page, server, "ecomarket")
     wait_for_banner(page)
     _, default = commands(data_layer(page), "consent")[0]

@@ -1,4 +1,4 @@
-"""COMPLIANCE 21: the Facebook login loads on click. The demo shop puts a placeholder
+"""Rule 21 (docs/rules.md#rule-21): the Facebook login loads on click. The demo shop puts a placeholder
 ([data-gk-allow="social"], "allow and continue") where its login button goes; nothing
 reaches Facebook until that click or a grant of the category, then the SDK loads and the
 button renders.

@@ -1,4 +1,4 @@
-"""COMPLIANCE 4 and 7: reject is a one-click button on the first layer, in the page's
+"""Rules 4 and 7 (docs/rules.md): reject is a one-click button on the first layer, in the page's
 language; in preferences nothing is pre-ticked and saving untouched refuses all.
 """
 

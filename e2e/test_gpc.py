@@ -1,4 +1,4 @@
-"""COMPLIANCE 20: Global Privacy Control is an opt-out, never consent. Chromium sends
+"""Rule 20 (docs/rules.md#rule-20): Global Privacy Control is an opt-out, never consent. Chromium sends
 neither signal, so the tests inject both: the `Sec-GPC: 1` header and
 `navigator.globalPrivacyControl = true`.
 """

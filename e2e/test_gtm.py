@@ -1,4 +1,4 @@
-"""Google Tag Manager in Consent Mode basic (COMPLIANCE 1, 17, 18): nothing from Google
+"""Google Tag Manager in Consent Mode basic (docs/rules.md, rules 1, 17 and 18): nothing from Google
 before a choice, the container only after a category it serves is granted, `default`
 denied with `wait_for_update` before it, one `update` per decision mapped from the site's
 own categories, and a `gatekeeper_consent` dataLayer event on load, after each decision and

@@ -1,4 +1,4 @@
-"""COMPLIANCE 12, 13 and 15: the first layer informs (controller, purposes, policy, cookie
+"""Rules 12, 13 and 15 (docs/rules.md): the first layer informs (controller, purposes, policy, cookie
 declaration); the declaration matches what a browser really stores after accepting all;
 no legitimate-interest wording or toggles anywhere.
 """

@@ -1,11 +1,13 @@
 """The package as a user installs it: the wheel built from this checkout, installed with no
 extras into a fresh virtual environment (no Playwright, no asyncpg), then used from an
-empty folder as the README's first steps do.
+empty folder as the README's first steps do; last, with the [audit] extra added, the
+installed `gatekeeper audit` checks the installed server's demo shop in real Chromium.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from e2e.qa_server import AUDIT_TIMEOUT
 from e2e.server import REPO, Server
 from gatekeeper.extras import install_hint
 from gatekeeper.sites import load_sites
@@ -157,3 +160,18 @@ def test_postgresql_without_asyncpg_is_one_line(venv, tmp_path):
     (line,) = done.stderr.strip().splitlines()
     assert line.endswith(f"needs asyncpg, which is not installed: {install_hint('postgres')}")
     assert "secret" not in line
+
+
+# Last in this module: it adds the [audit] extra to the venv the tests above need without it.
+def test_with_the_audit_extra_the_installed_audit_checks_a_shop(venv, wheel, served, tmp_path):
+    _run([venv / "bin/python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"{wheel}[audit]"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_") or k == "GATEKEEPER_CHROMIUM"}
+    done = subprocess.run(
+        [venv / "bin/gatekeeper", "audit", "--offline-trackers", "--dwell", "1", f"{served.url}/demo/ecomarket",
+         "--json", "audit.json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=AUDIT_TIMEOUT,
+    )
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    assert "1 page(s): 1 clean, 0 with violations, 0 not audited · exit 0" in done.stdout
+    scenarios = json.loads((tmp_path / "audit.json").read_text())["pages"][0]["scenarios"]
+    assert [s["name"] for s in scenarios][:2] == ["before consent", "reject"]

@@ -1,12 +1,14 @@
 """/openapi.json of the real server: a valid OpenAPI 3.1 document of every public endpoint,
-and a property-based fuzzer (schemathesis) against the live consent API: no 5xx, every
-answer as documented, and no refused request leaves a record.
+and a property-based fuzzer (schemathesis) against the live consent API and CSP report
+endpoint and the cookie declaration: no 5xx, every answer as documented, and no refused request leaves a record (a
+consent record, or a violation count).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from typing import get_args
 import urllib.request
 
@@ -29,6 +31,8 @@ from gatekeeper import errors
 from .server import REPO
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+# A CSP Level 2 report is JSON under its own media type (w3.org/TR/CSP2/#violation-reports).
+schemathesis.serializer.alias("application/csp-report", "application/json")
 # Enough to reach every operation and its error paths in well under half a minute.
 MAX_EXAMPLES = 30
 
@@ -45,6 +49,7 @@ def test_the_document_is_valid_openapi_and_lists_every_public_endpoint(server):
     assert set(document["paths"]) >= {
         "/api/v1/consent", "/api/v1/consent/{consent_id}", "/gk/{site}.js", "/gk/{site}.{digest}.js",
         "/gk/{site}/prefs/{lang}.json", "/gk/{site}/cookies", "/healthz", "/metrics", "/openapi.json", "/demo/{site}",
+        "/api/v1/csp-report",
     }
     assert not any(path.startswith(("/admin", "/qa/")) for path in document["paths"])
     post = document["paths"]["/api/v1/consent"]["post"]
@@ -68,9 +73,43 @@ def test_the_document_is_valid_openapi_and_lists_every_public_endpoint(server):
     assert raised and raised <= documented, raised - documented
 
 
+def test_the_csp_report_endpoint_is_described_from_the_structs_it_reads(server):
+    document = fetch_document(server)
+    report = document["paths"]["/api/v1/csp-report"]["post"]
+    content = report["requestBody"]["content"]
+    assert content["application/csp-report"]["schema"] == {"$ref": "#/components/schemas/CspReport"}
+    assert content["application/reports+json"]["schema"]["items"] == {"$ref": "#/components/schemas/Report"}
+    schemas = document["components"]["schemas"]
+    assert {"document-uri", "blocked-uri", "effective-directive"} <= set(schemas["CspReportBody"]["properties"])
+    assert {"documentURL", "blockedURL", "effectiveDirective"} <= set(schemas["ViolationBody"]["properties"])
+    assert report["parameters"][0]["name"] == "site" and report["responses"]["204"]
+    codes = {code for status, answer in report["responses"].items() if int(status) >= 400
+             for code in answer["content"]["application/json"]["schema"]["allOf"][1]["properties"]["error"]["enum"]}
+    assert {"unsupported_media_type", "unknown_site", "invalid_json", "rate_limited"} <= codes, codes
+    assert {"name": "decided", "in": "query", "required": False, "schema": {"type": "string", "enum": ["1", "0"]}} \
+        in report["parameters"]
+
+
+def test_the_declaration_is_described_from_the_structs_it_is_checked_against(server):
+    document = fetch_document(server)
+    answer = document["paths"]["/gk/{site}/cookies.json"]["get"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/SiteDeclaration"}
+    declared = document["components"]["schemas"]["SiteDeclaration"]
+    assert set(declared["required"]) >= {"site", "categories", "consent_cookie", "services"}
+    assert document["components"]["schemas"]["DeclaredService"]["properties"]["trackers"]["type"] == "array"
+
+
+def violations_counted(server) -> int:
+    with sqlite3.connect(server.db_path) as db:
+        return db.execute("SELECT COALESCE(SUM(count), 0) FROM csp_violations").fetchone()[0]
+
+
 def _operations(server):
-    # The consent API, whose bodies and answers the document describes from its structs.
-    api = schemathesis.openapi.from_url(f"{server.url}/openapi.json").include(path_regex="^/api/v1/consent")
+    # The consent API, the CSP reports and the declaration, whose bodies and answers the
+    # document describes from their structs.
+    api = schemathesis.openapi.from_url(f"{server.url}/openapi.json").include(
+        path_regex=r"^/(api/v1/(consent|csp-report)|gk/\{site\}/cookies\.json$)"
+    )
     return [result.ok() for result in api.get_all_operations()]
 
 
@@ -80,7 +119,7 @@ def test_fuzzed_requests_never_fail_the_server_and_a_refusal_records_nothing(ser
     operations = _operations(server)
     assert {(op.method.upper(), op.path) for op in operations} >= {
         ("POST", "/api/v1/consent"), ("GET", "/api/v1/consent"), ("DELETE", "/api/v1/consent"),
-        ("GET", "/api/v1/consent/{consent_id}"),
+        ("GET", "/api/v1/consent/{consent_id}"), ("POST", "/api/v1/csp-report"), ("GET", "/gk/{site}/cookies.json"),
     }
     seen: dict[str, set[int]] = {}
 
@@ -90,7 +129,7 @@ def test_fuzzed_requests_never_fail_the_server_and_a_refusal_records_nothing(ser
                   database=None)
         @given(case=operation.as_strategy(generation_mode=mode))
         def exchange(case):
-            before = server.last_rowid()
+            before, counted = server.last_rowid(), violations_counted(server)
             # A browser on the server's own origin, so bodies get past the Origin check.
             response = case.call(headers={"Origin": server.url, "User-Agent": CHROME}, timeout=10)
             case.validate_response(
@@ -102,6 +141,7 @@ def test_fuzzed_requests_never_fail_the_server_and_a_refusal_records_nothing(ser
             if response.status_code >= 400:
                 written = server.records(after=before)
                 assert written == [], f"{case.method} {case.formatted_path} answered {response.status_code} but wrote"
+                assert violations_counted(server) == counted, f"{case.formatted_path} answered {response.status_code} but counted"
 
         try:
             exchange()
@@ -111,3 +151,7 @@ def test_fuzzed_requests_never_fail_the_server_and_a_refusal_records_nothing(ser
             assert mode is GenerationMode.NEGATIVE and operation.method.upper() in ("OPTIONS", "GET"), operation.label
     # The fuzzer got past the front door: refusals of several kinds were provoked.
     assert len(set().union(*seen.values())) >= 3, seen
+    # Well-formed reports are counted; malformed ones refused.
+    assert (204 if mode is GenerationMode.POSITIVE else 400) in seen["POST /api/v1/csp-report"], seen
+    if mode is GenerationMode.POSITIVE:  # each served declaration matched its documented schema
+        assert 200 in seen["GET /gk/{site}/cookies.json"], seen

@@ -1,4 +1,4 @@
-"""COMPLIANCE 5 and 6: reject and accept carry equal weight (same element, same computed
+"""Rules 5 and 6 (docs/rules.md): reject and accept carry equal weight (same element, same computed
 style, reject's box at least as large, contrast 4.5:1 or more), and the wording shames no
 one — in every language, on the first layer and in the preferences.
 """

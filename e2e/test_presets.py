@@ -2,7 +2,7 @@
 page per preset (its service with the preset's example parameters, an iframe for an
 embed), tracker hosts answered by stand-ins that set the preset's declared cookies and
 call its hosts. Nothing before a choice; released with its category; every cookie it
-sets declared (COMPLIANCE 13); its first-party cookies deleted on withdrawal (rule 10).
+sets declared (docs/rules.md#rule-13); its first-party cookies deleted on withdrawal (rule 10).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""COMPLIANCE 11: proof of every decision — exactly one record per decision, with the
+"""Rule 11 (docs/rules.md#rule-11): proof of every decision — exactly one record per decision, with the
 cookie's random consent id, server UTC time, revision, the hash of everything the visitor
 was shown (first layer, preferences, public config), language, every category explicitly
 true or false and the source; no full IP, no raw user agent; the receipt shows the text.

@@ -1,4 +1,4 @@
-"""gatekeeper.shop in real servers: the README's Flask, Django and Starlette shops (examples/)
+"""gatekeeper.shop in real servers: the README's Flask, Django, Starlette and FastAPI shops (examples/)
 serve a product page through the middleware, with Gatekeeper's tag, a forgotten hard-coded
 gtag.js snippet and an undeclared heatmap, to real Chromium, in "report" and "enforce" mode.
 

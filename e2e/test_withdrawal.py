@@ -1,4 +1,4 @@
-"""COMPLIANCE 10: withdrawal is as easy as consent — the bundle's own "cookie settings"
+"""Rule 10 (docs/rules.md#rule-10): withdrawal is as easy as consent — the bundle's own "cookie settings"
 control on every page reopens the preferences with the current state; one more click than
 accepting withdraws; then Consent Mode is denied, trackers hear nothing more, their
 first-party cookies are gone (host and parent domain) and the log holds a withdrawal.

@@ -25,7 +25,7 @@ from . import admin, monitor
 from .api import JSON
 from .admin_auth import Credentials
 from .admin_sessions import LoginLimit, SessionStore
-from .bundle import build_bundle
+from .bundle import build_bundles
 from .hosts import allowed_hosts
 from .limits import RequestLimits
 from .security_headers import SecurityHeaders
@@ -104,7 +104,7 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
     app.state.allowed_hosts = hosts
     keys = resolve_secret_keys(settings)
     app.state.signer = TokenSigner(keys)
-    app.state.bundles = {site_id: build_bundle(site, app.state.signer.public_keys) for site_id, site in sites.items()}
+    app.state.bundles = build_bundles(sites, app.state.signer.public_keys)
     app.state.receipt_signer = ReceiptSigner(resolve_receipt_keys(settings))
     app.state.engine = engine
     app.state.consent_log = consent_log

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,3 +69,26 @@ def launch_options(*, headless: bool = True, offline: bool = False) -> dict[str,
 
 def launch(playwright: Playwright, *, headless: bool = True, offline: bool = False) -> Browser:
     return playwright.chromium.launch(**launch_options(headless=headless, offline=offline))
+
+
+@contextmanager
+def started(error: type[Exception]) -> Iterator[Browser]:
+    """Playwright and Chromium for one command (audit, scan), stopped after it. Failing to
+    start either raises `error` with one line saying which."""
+    from playwright.sync_api import Error, sync_playwright
+
+    try:
+        playwright = sync_playwright().start()
+    except Error as exc:
+        raise error(f"cannot start Playwright: {exc}") from None
+    try:
+        try:
+            browser = launch(playwright)
+        except (Error, FileNotFoundError) as exc:
+            raise error(f"cannot launch Chromium: {str(exc).splitlines()[0]}") from None
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()

@@ -24,7 +24,8 @@ import minify
 
 from .cookies import COOKIE_NAME, withdrawal_patterns
 from .embeds import embed_config
-from .sites import GA4, GTM, Embed, FacebookSDK, GoogleAds, Script, Site
+from .loaders import Embed, browser_config, gate_features
+from .sites import Site
 from .templating import render
 from .texts import site_texts
 from .tokens import FORMAT_VERSION
@@ -104,21 +105,6 @@ def _compact(html: str) -> str:
     return re.sub(r"\s*\n\s*", "", html).strip()
 
 
-def _loader(loader) -> dict:
-    if isinstance(loader, GA4):
-        return {"type": "ga4", "id": loader.measurement_id}
-    if isinstance(loader, GoogleAds):
-        return {"type": "google_ads", "id": loader.conversion_id}
-    if isinstance(loader, FacebookSDK):
-        return {"type": "facebook_sdk", "id": loader.app_id, "locale": loader.locale}
-    if isinstance(loader, GTM):
-        return {"type": "gtm", "id": loader.container_id}
-    if isinstance(loader, Script):
-        snippets = {k: v for k, v in (("init", loader.init), ("ready", loader.ready)) if v}
-        return {"type": "script", "src": loader.src, **snippets}
-    raise TypeError(f"unknown loader {loader!r}")
-
-
 CONSENT_TYPES = ("ad_storage", "ad_user_data", "ad_personalization", "analytics_storage", "personalization_storage")
 
 
@@ -134,43 +120,39 @@ def consent_modes(site: Site) -> dict[str, list[str]]:
 
 def features(site: Site) -> set[str]:
     """The optional parts of gate.js this site's services need (/*@name*/…/*@*/ blocks)."""
-    loaders = [s.loader for s in site.services]
-    found = {"gtm"} if any(isinstance(x, GTM) for x in loaders) else set()
-    if any(isinstance(x, Embed) for x in loaders):
-        found.add("embeds")
-    if any(isinstance(x, Script) and (x.init or x.ready) for x in loaders):
-        found.add("snippets")
-    return found
+    return gate_features(s.loader for s in site.services)
 
 
 def _only(source: str, wanted: set[str]) -> str:
     return re.sub(r"/\*@(\w+)\*/(.*?)/\*@\*/", lambda m: m.group(2) if m.group(1) in wanted else "", source, flags=re.S)
 
 
-def public_config(site: Site) -> dict:
-    """What the browser may know about a site: nothing secret, nothing it does not use."""
+def public_config(site: Site, language: str | None = None) -> dict:
+    """What the browser may know about a site: nothing secret, nothing it does not use.
+    With `language`, the texts in the config (placeholders, the settings control's label)
+    are that language's only, as the one-language bundle needs."""
     optional = site.optional_categories
     texts, embeds = embed_config(site)
+    languages = [language] if language else list(site.languages)
     config = {
         "site": site.id,
         "revision": site.revision,
         "consent_days": site.consent_days,
-        "languages": list(site.languages),
         "categories": list(optional),
         "services": [
-            {"category": s.category, **_loader(s.loader), **({"any": list(s.loads_with)} if s.loads_with != (s.category,) else {})}
+            {"category": s.category, **browser_config(s.loader), **({"any": list(s.loads_with)} if s.loads_with != (s.category,) else {})}
             for s in site.services if s.category in optional and not isinstance(s.loader, Embed)
         ],
         # Declared first-party cookie names and patterns, deleted when a category is refused.
         "cookies": {c: withdrawal_patterns(site, c) for c in optional},
         "modes": consent_modes(site),
-        "embed": texts,
+        "embed": {lang: texts[lang] for lang in languages},
         "settings": site.settings_button,
     }
     if embeds:
         config["embeds"] = embeds
     if site.settings_button != "none":
-        config["label"] = {lang: site_texts(site, lang)["settings"] for lang in site.languages}
+        config["label"] = {lang: site_texts(site, lang)["settings"] for lang in languages}
     return config
 
 
@@ -217,7 +199,7 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
     code = f'{_only(_static("gate.js"), wanted)}\n{_only(_static("banner.js"), wanted)}\n'
     keys = _json(list(public_keys))
 
-    def script(markup: dict[str, str]) -> Asset:
+    def script(markup: dict[str, str], config: str = config) -> Asset:
         source = (
             f'(()=>{{"use strict";const CONFIG={config},KEYS={keys},MARKUP={_json(markup)},CSS={_json(css)},'
             f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code}}})();\n"
@@ -232,5 +214,11 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
         texts=MappingProxyType(shown),
         text_hashes=MappingProxyType({lang: hashlib.sha256(html.encode("utf-8")).hexdigest() for lang, html in shown.items()}),
         prefs=MappingProxyType({lang: Asset.of(_json({"css": prefs_css, "html": html}).encode("utf-8")) for lang, html in prefs.items()}),
-        languages=MappingProxyType({lang: script({lang: html}) for lang, html in first.items()}),
+        languages=MappingProxyType({lang: script({lang: html}, _json(public_config(site, lang))) for lang, html in first.items()}),
     )
+
+
+def build_bundles(sites: Mapping[str, Site], public_keys: Sequence[str]) -> dict[str, Bundle]:
+    """Every site's bundle as the server serves it: with the consent token's public keys,
+    which `gatekeeper check`'s sizes count too."""
+    return {site_id: build_bundle(site, public_keys) for site_id, site in sites.items()}

@@ -67,12 +67,19 @@ class Cookie(Struct):
 
 
 class Loader(Struct):
-    """How the gate brings the vendor in: a built-in loader fed with the parameters
-    (ga4, google_ads, facebook_sdk, gtm), a script URL template with an optional init
-    snippet (`{param}` filled in), or an embed the shop puts in its page itself."""
+    """How the gate brings the vendor in: the script URL template (`{param}` filled in),
+    run by a built-in loader fed with the parameters (ga4, google_ads, facebook_sdk, gtm:
+    gatekeeper.loaders) or as a plain script with optional snippets; or an embed the
+    shop puts in its page itself."""
 
     type: Literal["ga4", "google_ads", "facebook_sdk", "gtm", "script", "embed"]
     src: str | None = None
+    # Other presets whose hosts the script is served from or calls (gtag.js comes from Tag
+    # Manager's host), so a request there belongs to this service too.
+    via: tuple[Slug, ...] = ()
+    # A built-in loader's settings for the vendor's own init call (the Facebook SDK's
+    # FB.init), passed as they are beside the id.
+    options: dict[str, str | bool] = {}
     init: str | None = None
     ready: str | None = None  # run once the script has loaded
     example: str | None = None  # an embed: an iframe URL of the vendor's, as a shop writes it
@@ -117,9 +124,9 @@ def _check(preset: Preset, stem: str) -> None:
         for value in (param.example, param.default):
             if value is not None and not pattern.fullmatch(value):
                 raise CatalogError(f"params.{name}: {value!r} does not match its own pattern")
-    needs_src = preset.loader.type == "script"
+    needs_src = preset.loader.type != "embed"
     if needs_src != (preset.loader.src is not None):
-        raise CatalogError("loader.src: required for a script loader, and only there")
+        raise CatalogError("loader.src: required for every loader but an embed, and not there")
     if (preset.loader.type == "embed") != (preset.loader.example is not None):
         raise CatalogError("loader.example: required for an embed (an iframe URL), and only there")
     for host in preset.hosts:
@@ -151,6 +158,10 @@ def catalog() -> Mapping[str, Preset]:
         if entry.name.endswith(".toml"):
             stem = entry.name[: -len(".toml")]
             presets[stem] = parse_preset(entry.read_text("utf-8"), stem, f"presets/{entry.name}")
+    for preset in presets.values():
+        for other in preset.loader.via:
+            if other not in presets:
+                raise CatalogError(f"presets/{preset.id}.toml: loader.via: no preset {other!r}")
     return MappingProxyType(presets)
 
 

@@ -133,7 +133,7 @@ def secret(public: bool, receipt: bool, secret_keys: str, secret_file: str) -> N
         click.echo(secrets.token_urlsafe(32))
         return
     from .settings import resolve_secret_keys
-    from .tokens import TokenSigner
+    from .tokens import TokenSigner, split_keys
 
     keys = resolve_secret_keys(Settings(secret_keys=secret_keys, secret_file=secret_file))
     click.echo("\n".join(TokenSigner(keys).public_keys))
@@ -156,14 +156,20 @@ def rules_command(numbers: tuple[int, ...]) -> None:
 
 
 @main.command()
-@settings_options("sites_dir")
-def check(sites_dir: str) -> None:
-    """Validate the site configurations and build their bundles; exit 1 on any error."""
-    from .bundle import build_bundle
+@settings_options("sites_dir", "secret_keys", "secret_file")
+def check(sites_dir: str, secret_keys: str, secret_file: str) -> None:
+    """Validate the site configurations and build their bundles as `serve` would; exit 1 on any error."""
+    from .bundle import build_bundles
+    from .tokens import TokenSigner, split_keys
 
+    # The sizes are the served ones: the bundle carries a public key per signing key. With
+    # none set yet, `serve` would generate one: a stand-in of that size counts for it.
+    secret = Path(secret_file)
+    development = secret.read_text().strip() if secret.is_file() else ""
+    keys = split_keys(secret_keys) or [development or "stand-in for the key serve generates"]
     try:
         sites = load_sites(Path(sites_dir))
-        bundles = {site_id: build_bundle(site) for site_id, site in sites.items()}
+        bundles = build_bundles(sites, TokenSigner(keys).public_keys)
     except SiteError as exc:
         fail(str(exc))
     for site_id, site in sites.items():

@@ -17,20 +17,18 @@ from urllib.parse import urlsplit
 
 from .catalog import csp_sources
 from .csp_table import DIRECTIVES
-from .sites import GA4, GTM, FacebookSDK, GoogleAds, Script, Service, Site
+from . import loaders
+from .sites import Service, Site
 
 # Where a service's tag loads from and sends to; they go into these four directives.
 HOST_DIRECTIVES = ("script-src", "connect-src", "img-src", "frame-src")
 REPORT_PATH = "/api/v1/csp-report"
 NONCE = "{nonce}"  # filled per response; host sources cannot contain braces
 
-# A service written with a built-in `loader =` instead of `preset =` is that preset's tag.
-_LOADER_PRESETS = {GA4: "ga4", GoogleAds: "google_ads", FacebookSDK: "facebook_sdk", GTM: "gtm"}
-
-
 def preset_of(service: Service) -> str | None:
-    """The catalog preset a service's tag is, if any."""
-    return service.preset or _LOADER_PRESETS.get(type(service.loader))
+    """The catalog preset a service's tag is, if any: a service written with a built-in
+    `loader =` instead of `preset =` is that preset's tag."""
+    return service.preset or loaders.preset_of(service.loader)
 
 
 def service_hosts(service: Service) -> tuple[str, ...]:
@@ -39,8 +37,9 @@ def service_hosts(service: Service) -> tuple[str, ...]:
     preset = preset_of(service)
     if preset:
         return csp_sources(preset)
-    if isinstance(service.loader, Script):
-        parts = urlsplit(service.loader.src)
+    src = loaders.src(service.loader)
+    if src:
+        parts = urlsplit(src)
         return (f"{parts.scheme}://{parts.netloc}",)
     return ()
 

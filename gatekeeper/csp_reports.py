@@ -16,7 +16,7 @@ hostile body beyond ReportError, which the endpoint answers with a 4xx.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 from urllib.parse import urlsplit
 
 import msgspec
@@ -27,6 +27,52 @@ MEDIA_TYPES = ("application/csp-report", "application/reports+json", "applicatio
 MAX_REPORTS_PER_BODY = 20  # the Reporting API batches; more than this in one POST is not a browser
 KEYWORDS = {"inline", "eval", "wasm-eval", "trusted-types-policy", "trusted-types-sink", "self"}
 _DIRECTIVE = re.compile(r"^[a-z][a-z-]{2,30}$")
+
+
+class CspReportBody(msgspec.Struct, rename="kebab"):
+    """One violation as the `report-uri` directive sends it (CSP Level 2)."""
+
+    document_uri: str = ""
+    blocked_uri: str = ""
+    effective_directive: str = ""
+    violated_directive: str = ""
+    disposition: str = ""
+
+
+class CspReport(msgspec.Struct, rename="kebab"):
+    """An `application/csp-report` body."""
+
+    csp_report: CspReportBody
+
+
+class ViolationBody(msgspec.Struct, rename="camel"):
+    """A csp-violation report's body (CSP Level 3, the CSPViolationReportBody dictionary)."""
+
+    document_url: str = msgspec.field(default="", name="documentURL")
+    blocked_url: str = msgspec.field(default="", name="blockedURL")
+    effective_directive: str = ""
+    disposition: str = ""
+
+
+class Report(msgspec.Struct):
+    """One report of an `application/reports+json` batch; types other than csp-violation
+    (deprecation, intervention) are accepted and skipped."""
+
+    type: str
+    body: ViolationBody
+    url: str = ""
+
+
+Reports = Annotated[list[Report], msgspec.Meta(max_length=MAX_REPORTS_PER_BODY)]
+# The OpenAPI document's request bodies, by media type (openapi.py).
+BODIES = {"application/csp-report": CspReport, "application/reports+json": Reports, "application/json": CspReport}
+
+
+def _fields(struct: type, data: dict) -> dict[str, str]:
+    """`data`'s values for `struct`'s fields, read by their names on the wire: the structs
+    above are both the documented format and what is read, leniently (a value that is not
+    a string reads as "", so a browser's odd field never costs the rest of its report)."""
+    return {f.name: _text(data.get(f.encode_name)) for f in msgspec.structs.fields(struct)}
 
 
 class ReportError(Exception):
@@ -85,12 +131,15 @@ def _violation(document: str, blocked: str, directive: str, disposition: str) ->
     )
 
 
+_CSP_REPORT = msgspec.structs.fields(CspReport)[0].encode_name
+
+
 def _from_csp_report(data) -> list[Violation]:
-    report = data.get("csp-report") if isinstance(data, dict) else None
+    report = data.get(_CSP_REPORT) if isinstance(data, dict) else None
     if not isinstance(report, dict):
-        raise ReportError('expected {"csp-report": {...}}')
-    directive = _text(report.get("effective-directive")) or _text(report.get("violated-directive"))
-    return [_violation(_text(report.get("document-uri")), _text(report.get("blocked-uri")), directive, _text(report.get("disposition")))]
+        raise ReportError(f'expected {{"{_CSP_REPORT}": {{...}}}}')
+    r = _fields(CspReportBody, report)
+    return [_violation(r["document_uri"], r["blocked_uri"], r["effective_directive"] or r["violated_directive"], r["disposition"])]
 
 
 def _from_reports(data) -> list[Violation]:
@@ -105,8 +154,9 @@ def _from_reports(data) -> list[Violation]:
         body = report.get("body")
         if not isinstance(body, dict):
             raise ReportError("a csp-violation report without a body")
-        document = _text(body.get("documentURL")) or _text(report.get("url"))
-        found.append(_violation(document, _text(body.get("blockedURL")), _text(body.get("effectiveDirective")), _text(body.get("disposition"))))
+        b = _fields(ViolationBody, body)
+        document = b["document_url"] or _text(report.get("url"))
+        found.append(_violation(document, b["blocked_url"], b["effective_directive"], b["disposition"]))
     return found
 
 

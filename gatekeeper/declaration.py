@@ -8,32 +8,69 @@ a tool can tell whether a request belongs to a granted category.
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from . import loaders
 from .cookies import COOKIE_NAME
-from .sites import GA4, GTM, FacebookSDK, GoogleAds, Script, Service, Site, known_site
-from .trackers import vendor_for_url
+from .sites import Service, Site, known_site
+
+# What /gk/<site>/cookies.json answers, field for field: the served document is checked
+# against these structs, and /openapi.json describes it from them. Texts are per language.
+
+
+class _Struct(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class DeclaredCookie(_Struct):
+    name: str  # a name, or a prefix ending in `*`
+    lifetime_days: int  # 0: ends with the browser session
+    first_party: bool
+    purpose: dict[str, str]
+
+
+class DeclaredService(_Struct):
+    """A service of the site, or (id `own-cookies`) the shop's own necessary cookies."""
+
+    id: str
+    name: str
+    category: str
+    vendor: str
+    location: dict[str, str]
+    outside_eu: bool
+    privacy_url: str
+    purpose: dict[str, str]
+    trackers: list[str]  # tracker vendor ids (gatekeeper.trackers) its loader contacts
+    cookies: list[DeclaredCookie]
+
+
+class ConsentCookie(_Struct):
+    name: str
+    lifetime_days: int
+    category: str
+
+
+class SiteDeclaration(_Struct):
+    """A site's cookie declaration, as `gatekeeper audit` reads it."""
+
+    site: str
+    name: str
+    controller: str
+    policy_url: str
+    revision: int
+    consent_days: int
+    languages: list[str]
+    categories: list[str]
+    consent_cookie: ConsentCookie
+    services: list[DeclaredService]
 
 
 def tracker_vendors(service: Service) -> list[str]:
-    """The tracker vendor ids a service's loader contacts: its preset's, and for a plain
-    script the vendor of its URL. gtag.js is served by Google Tag Manager's host."""
-    loader = service.loader
-    vendors = [service.preset] if service.preset else []
-    if isinstance(loader, GA4):
-        vendors += ["ga4", "gtm"]
-    elif isinstance(loader, GoogleAds):
-        vendors += ["google_ads", "gtm"]
-    elif isinstance(loader, GTM):
-        vendors += ["gtm"]
-    elif isinstance(loader, FacebookSDK):
-        vendors += ["facebook_sdk"]
-    elif isinstance(loader, Script):
-        vendor = vendor_for_url(loader.src)
-        vendors += [vendor.id] if vendor else []
-    return list(dict.fromkeys(vendors))
+    """The tracker vendor ids a service's loader contacts (gatekeeper.loaders)."""
+    return loaders.tracker_vendors(service.loader, service.preset)
 
 
 OWN_COOKIES_ID = "own-cookies"
@@ -49,7 +86,7 @@ def _cookies(site: Site, cookies) -> list[dict]:
 
 def own_cookies(site: Site) -> dict:
     """The shop's own necessary cookies, declared like a service of the shop itself, so a
-    tool reading the declaration checks them like any vendor's (COMPLIANCE 13)."""
+    tool reading the declaration checks them like any vendor's (docs/rules.md#rule-13)."""
     return {
         "id": OWN_COOKIES_ID, "name": site.name, "category": "necessary", "vendor": site.controller,
         "location": {}, "outside_eu": False, "privacy_url": site.policy_url, "purpose": {},
@@ -87,10 +124,12 @@ def declaration(site: Site) -> dict:
     }
 
 
-async def declaration_json(request: Request) -> JSONResponse:
+async def declaration_json(request: Request) -> Response:
     site = known_site(request.app.state.sites, request.path_params["site"])
+    body = msgspec.json.encode(msgspec.convert(declaration(site), SiteDeclaration))
     # Public data, read by tools from any origin.
-    return JSONResponse(declaration(site), headers={"access-control-allow-origin": "*", "cache-control": "no-cache"})
+    return Response(body, media_type="application/json",
+                    headers={"access-control-allow-origin": "*", "cache-control": "no-cache"})
 
 
 routes: list[BaseRoute] = [Route("/gk/{site}/cookies.json", declaration_json)]

@@ -19,7 +19,8 @@ from starlette.routing import BaseRoute, Route
 
 from . import errors
 from .limits import bounded_int
-from .sites import FacebookSDK, Site, known_site
+from .loaders import preset_of
+from .sites import Site, known_site
 from .templating import templates
 from .texts import site_texts
 
@@ -78,7 +79,7 @@ def _render(request: Request, template: str, site: Site, lang: str, **context) -
             "cart": cart,
             "total": sum(p["price"] for p in cart),
             "link": lambda path="": _link(site, lang, path),
-            "facebook": any(isinstance(s.loader, FacebookSDK) for s in site.services),
+            "facebook": any(preset_of(s.loader) == "facebook_sdk" for s in site.services),
             **context,
         },
     )

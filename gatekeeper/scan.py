@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Error, sync_playwright
+from playwright.sync_api import Error
 
 from . import browser as chromium
 from .audit import banner as banners
@@ -74,15 +74,7 @@ def observe(urls: list[str], *, crawl: int = 0, offline_trackers: bool = False,
             progress: Callable[[str], None] = lambda line: None) -> Observation:
     """Every page of `urls` (and up to `crawl` same-site pages linked from each) in one visitor."""
     seen = Observation()
-    try:
-        playwright = sync_playwright().start()
-    except Error as exc:
-        raise ScanError(f"cannot start Playwright: {exc}") from None
-    try:
-        try:
-            browser = chromium.launch(playwright)
-        except (Error, FileNotFoundError) as exc:
-            raise ScanError(f"cannot launch Chromium: {str(exc).splitlines()[0]}") from None
+    with chromium.started(ScanError) as browser:
         visit = Visit.fresh(browser, offline_trackers=offline_trackers)
         try:
             for start in urls:
@@ -104,7 +96,4 @@ def observe(urls: list[str], *, crawl: int = 0, offline_trackers: bool = False,
             raise ScanError(f"the browser failed: {str(exc).splitlines()[0]}") from None
         finally:
             visit.close()
-            browser.close()
-    finally:
-        playwright.stop()
     return seen

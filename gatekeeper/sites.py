@@ -17,6 +17,7 @@ import msgspec
 
 from . import catalog, errors, texts
 from .csp_table import CspTable
+from .loaders import GA4, GTM, LOADER_TYPES, Embed, FacebookSDK, GoogleAds, Loader, Script  # noqa: F401 (re-exported)
 from .theme import Theme, expected as theme_expected
 from .trackers import vendor_for_cookie
 
@@ -55,41 +56,6 @@ def pattern_matches(pattern: str, name: str) -> bool:
 def pattern_regex(pattern: str) -> str:
     """The same rule as a regular expression (for matching many patterns at once)."""
     return re.escape(pattern[:-1]) + ".*" if pattern.endswith("*") else re.escape(pattern)
-
-
-class GA4(Struct, tag="ga4"):
-    measurement_id: Annotated[str, msgspec.Meta(pattern=r"^G-[A-Z0-9]{4,20}$")]
-
-
-class GoogleAds(Struct, tag="google_ads"):
-    conversion_id: Annotated[str, msgspec.Meta(pattern=r"^AW-[0-9]{4,20}$")]
-
-
-class FacebookSDK(Struct, tag="facebook_sdk"):
-    app_id: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5,20}$")]
-    locale: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}_[A-Z]{2}$")] = "en_US"
-
-
-class GTM(Struct, tag="gtm"):
-    container_id: Annotated[str, msgspec.Meta(pattern=r"^GTM-[A-Z0-9]{4,12}$")]
-    # The categories whose grant loads the container (any one of them); default: the
-    # service's own. The container's tags read the Consent Mode state for the rest.
-    categories: tuple[Slug, ...] = ()
-
-
-class Script(Struct, tag="script"):
-    src: Url
-    init: str | None = None  # a vendor's inline snippet, run just before the script
-    ready: str | None = None  # and one run once it has loaded
-
-
-class Embed(Struct, tag="embed"):
-    """Content the shop embeds itself (<iframe data-category data-src>): the gate shows a
-    click-to-load placeholder naming this service until its category is granted."""
-
-
-Loader = Union[GA4, GoogleAds, FacebookSDK, GTM, Script, Embed]
-LOADER_TYPES = ("ga4", "google_ads", "facebook_sdk", "gtm", "script", "embed")
 
 
 class Service(Struct):

@@ -51,15 +51,18 @@ class ConsentToken(msgspec.Struct, frozen=True):
     def expires_at(self, site: Site) -> int:
         return self.iat + site.consent_days * 86400
 
+    def valid_between(self, site: Site) -> tuple[int, int] | None:
+        """When the token holds for `site`, as (from, until) in epoch seconds; None when it
+        is another site's or an older revision's."""
+        if self.site != site.id or self.rev != site.revision:
+            return None
+        return self.iat - 300, self.expires_at(site)  # a little clock skew, no tokens from the future
+
     def is_current(self, site: Site, now: float | None = None) -> bool:
         """Same site, same revision, within the consent period."""
+        window = self.valid_between(site)
         now = time.time() if now is None else now
-        return (
-            self.site == site.id
-            and self.rev == site.revision
-            and self.iat <= now + 300  # a little clock skew, no tokens from the future
-            and now < self.expires_at(site)
-        )
+        return window is not None and window[0] <= now < window[1]
 
 
 _decoder = msgspec.json.Decoder(ConsentToken)

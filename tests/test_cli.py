@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gatekeeper.bundle import build_bundle
 from gatekeeper.cli import main
+from gatekeeper.sites import load_sites
 from gatekeeper.settings import Settings, SettingsError, declared, env_name
 
 REPO = Path(__file__).resolve().parent.parent
@@ -15,6 +17,28 @@ def test_check_passes_on_the_example_sites():
     assert result.exit_code == 0, result.output
     assert re.search(r"ok  ecomarket: 5 categories, 4 services, languages nl, fr, en, de, revision 1, bundle \d+ bytes gzipped \(nl \d+, fr \d+, en \d+, de \d+ with \?lang=\)", result.output)
     assert "ok  locomail: 2 categories, 1 services" in result.output
+
+
+@pytest.mark.parametrize("keys", ["one-key", "old-key,new-key,newer-key"])
+def test_check_reports_the_size_the_server_serves(make_client, keys):
+    """The served bundle carries a public key per signing key; check counts them."""
+    served = make_client(secret_keys=keys).get("/gk/ecomarket.js", headers={"Accept-Encoding": "gzip"})
+    assert served.headers["content-encoding"] == "gzip"
+    result = CliRunner().invoke(main, ["check", "--sites-dir", str(REPO / "sites")], env={"GATEKEEPER_SECRET_KEYS": keys})
+    assert result.exit_code == 0, result.output
+    assert "ok  ecomarket: 5 categories" in result.output
+    reported = int(re.search(r"ok  ecomarket: .* bundle (\d+) bytes gzipped", result.output).group(1))
+    assert reported == int(served.headers["content-length"])
+
+
+def test_check_without_keys_counts_the_one_serve_would_generate_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["check", "--sites-dir", str(REPO / "sites")], env={"GATEKEEPER_SECRET_KEYS": ""})
+    assert result.exit_code == 0, result.output
+    reported = int(re.search(r"ok  ecomarket: .* bundle (\d+) bytes gzipped", result.output).group(1))
+    keyless = len(build_bundle(load_sites(REPO / "sites")["ecomarket"]).gzip)
+    assert 80 < reported - keyless < 110, (reported, keyless)  # one public key's worth, gzipped
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_check_fails_with_the_file_and_field(tmp_path):

@@ -4,6 +4,8 @@ The ASGI middleware runs in a real Starlette app; the WSGI one is called as a WS
 calls it. Django and Flask are tested against the real frameworks in test_shop_frameworks.py.
 """
 
+import os
+import re
 import time
 
 import pytest
@@ -12,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from gatekeeper.cookies import header_cookies, one_value, withdrawn_names
 from gatekeeper.shop import ConsentMiddleware, Guard, WSGIConsentMiddleware
 from gatekeeper.tokens import ConsentToken, TokenSigner
 
@@ -31,8 +34,7 @@ def guard() -> Guard:
 
 
 def test_a_valid_cookie_gives_the_decision(guard):
-    consent, names = guard.consent(f"cart=1-2; gk_consent={cookie()}; _ga=GA1.1")
-    assert names == ["cart", "gk_consent", "_ga"]
+    consent = guard.consent(f"cart=1-2; gk_consent={cookie()}; _ga=GA1.1")
     assert consent.allows("analytics") and consent.allows("necessary")
     assert not consent.allows("marketing") and not consent.allows("nonsense")
     assert consent.decision.categories == {
@@ -42,9 +44,21 @@ def test_a_valid_cookie_gives_the_decision(guard):
     assert consent.allowed["analytics"] is True and consent.granted == ("analytics",)
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["gk_consent={v}", " gk_consent = {v} ;cart=1", "xgk_consent={v}", "gk_consent_old={v}", "a=gk_consent={v}",
+     "gk_consent={v}; gk_consent={v}", "gk_consent={v};gk_consent=", "cart=1;gk_consent={v}"],
+)
+def test_the_consent_cookie_is_read_as_the_server_reads_it(guard, header):
+    value = cookie()
+    header = header.format(v=value)
+    expected = one_value(header_cookies(header)[1]) == value  # the server's own reading
+    assert (guard.consent(header).decision is not None) == expected
+
+
 def test_an_old_key_still_verifies_a_retired_one_does_not(guard):
-    assert guard.consent(f"gk_consent={cookie(key='old-key')}")[0].decision is not None
-    assert guard.consent(f"gk_consent={cookie(key='retired')}")[0].decision is None
+    assert guard.consent(f"gk_consent={cookie(key='old-key')}").decision is not None
+    assert guard.consent(f"gk_consent={cookie(key='retired')}").decision is None
 
 
 @pytest.mark.parametrize(
@@ -59,30 +73,52 @@ def test_an_old_key_still_verifies_a_retired_one_does_not(guard):
     ],
 )
 def test_forged_or_stale_cookies_read_as_undecided(guard, value):
-    consent, _ = guard.consent(f"gk_consent={value()}")
+    consent = guard.consent(f"gk_consent={value()}")
     assert consent.decision is None and consent.granted == ()
     assert not consent.allows("analytics") and consent.allows("necessary")
 
 
+def test_a_verified_cookie_is_remembered_but_still_expires_on_time(guard, monkeypatch):
+    now = time.time()
+    value = cookie(iat=now - guard.site.consent_days * 86400 + 60)  # a minute left
+    assert guard.consent(f"gk_consent={value}").decision is not None
+    monkeypatch.setattr("gatekeeper.shop.consent.time.time", lambda: now + 61)
+    assert guard.consent(f"gk_consent={value}").decision is None  # the remembered check, past its period
+    assert guard._verified.cache_info().hits >= 1
+
+
 def test_keys_may_be_a_list_and_a_bad_mode_is_refused():
-    assert Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=["old-key"]).consent(f"gk_consent={cookie(key='old-key')}")[0].decision
+    assert Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=["old-key"]).consent(f"gk_consent={cookie(key='old-key')}").decision
     with pytest.raises(ValueError, match="csp='strict'"):
         Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=KEYS, csp="strict")
 
 
 def test_gpc_and_a_fresh_nonce_per_request(guard):
-    first, _ = guard.consent("", "1")
-    second, _ = guard.consent("")
+    first = guard.consent("", "1")
+    second = guard.consent("")
     assert first.gpc is True and second.gpc is False
     assert len(first.csp_nonce) >= 22 and first.csp_nonce != second.csp_nonce
 
 
+def test_nonces_are_never_reused_not_even_by_a_forked_worker(guard):
+    nonces = [guard.consent("").csp_nonce for _ in range(600)]  # more than one read from the OS
+    assert len(set(nonces)) == 600 and all(re.fullmatch("[0-9a-f]{32}", n) for n in nonces)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker forked from a parent that has nonces in store
+        os.write(write, guard.consent("").csp_nonce.encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    assert child != guard.consent("").csp_nonce and len(child) == 32
+
+
 def test_script_tag_carries_the_nonce_and_in_enforce_mode_asks_for_the_reload(guard):
-    consent, _ = guard.consent("")
+    consent = guard.consent("")
     assert consent.script_tag() == f'<script src="/gk/ecomarket.js" nonce="{consent.csp_nonce}" async></script>'
     assert consent.script_tag().__html__() == consent.script_tag()  # templates insert it as markup
     enforce = Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=KEYS, csp="enforce")
-    assert " data-gk-reload " in enforce.consent("")[0].script_tag()
+    assert " data-gk-reload " in enforce.consent("").script_tag()
 
 
 # --- purge -------------------------------------------------------------------------------
@@ -92,8 +128,8 @@ def set_cookies(headers) -> list[str]:
 
 
 def test_refused_categories_cookies_are_expired_on_the_host_and_its_parent(guard):
-    consent, names = guard.consent(f"gk_consent={cookie()}; _ga=1; _gcl_au=2; fbm_123=3; 2c.cId=4; cart=5; other=6")
-    expired = set_cookies(guard.headers(consent, names, "www.ecomarket.be", True, html=False))
+    consent = guard.consent(f"gk_consent={cookie()}; _ga=1; _gcl_au=2; fbm_123=3; 2c.cId=4; cart=5; other=6")
+    expired = set_cookies(guard.headers(consent, "www.ecomarket.be", True, html=False))
     # analytics is granted: _ga stays; marketing, social, personalisation are not.
     assert {v.split("=")[0] for v in expired} == {"_gcl_au", "fbm_123", "2c.cId"}
     gcl = [v for v in expired if v.startswith("_gcl_au=")]
@@ -105,17 +141,29 @@ def test_refused_categories_cookies_are_expired_on_the_host_and_its_parent(guard
 
 
 def test_undecided_expires_every_declared_cookie_but_never_the_consent_cookie_or_the_shops(guard):
-    consent, names = guard.consent(f"gk_consent={cookie()[:-3]}xyz; _ga=1; _ga_ABC=2; cart=3")
-    expired = set_cookies(guard.headers(consent, names, "127.0.0.1:8000", False, html=False))
+    consent = guard.consent(f"gk_consent={cookie()[:-3]}xyz; _ga=1; _ga_ABC=2; cart=3")
+    expired = set_cookies(guard.headers(consent, "127.0.0.1:8000", False, html=False))
     assert sorted(expired) == [
         '_ga=""; Max-Age=0; Path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax',
         '_ga_ABC=""; Max-Age=0; Path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax',
     ]  # an IP address has no parent domain
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["_ga=1", " _ga_XYZ = 2 ;cart=1", "x_ga=1; _gax=2", "cart=_ga=1", "_gcl_au=1;_fbp=2", "a=1; b=2; _ga", "_ga_=1",
+     "fbm_1=; 2c.cId=4", "=_ga; _ga=1", "_ga=1; gk_consent=x"],
+)
+def test_the_purge_finds_exactly_the_names_the_server_would(guard, header):
+    """The one-search shortcut never misses a cookie the full reading would expire."""
+    consent = guard.consent(header)  # undecided: every category's cookies go
+    expected = withdrawn_names(header_cookies(header)[0], guard.site, guard.optional)
+    assert [name for name, domain in guard.expired(consent, "shop.test") if domain is None] == expected
+
+
 def test_nothing_to_expire_adds_no_header(guard):
-    consent, names = guard.consent(f"gk_consent={cookie(('analytics', 'marketing', 'social', 'personalisation'))}; _ga=1")
-    assert guard.headers(consent, names, "www.ecomarket.be", True, html=False) == []
+    consent = guard.consent(f"gk_consent={cookie(('analytics', 'marketing', 'social', 'personalisation'))}; _ga=1")
+    assert guard.headers(consent, "www.ecomarket.be", True, html=False) == []
 
 
 # --- the middlewares ---------------------------------------------------------------------
@@ -195,6 +243,6 @@ def test_public_keys_alone_verify_so_the_shop_holds_no_signing_secret():
 
     public = ",".join(TokenSigner(["new-key", "old-key"]).public_keys)  # `gatekeeper secret --public`
     guard = Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=public)
-    assert guard.consent(f"gk_consent={cookie(key='old-key')}")[0].allows("analytics")
-    assert guard.consent(f"gk_consent={cookie(key='another')}")[0].decision is None
+    assert guard.consent(f"gk_consent={cookie(key='old-key')}").allows("analytics")
+    assert guard.consent(f"gk_consent={cookie(key='another')}").decision is None
     assert not hasattr(guard.verifier, "sign")

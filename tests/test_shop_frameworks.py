@@ -1,6 +1,7 @@
 """gatekeeper.shop in the real frameworks: the Django middleware and context processor
 through Django's test client, the Flask extension through Flask's, each rendering a
-template that asks the Consent (the browser tests run the README's example shops)."""
+template that asks the Consent, and FastAPI's dependency through its test client (the
+browser tests run the README's example shops)."""
 
 import time
 
@@ -135,12 +136,48 @@ def test_flask_undecided_visitor_gets_the_http_only_cookie_expired(flask_app):
     assert response.headers.getlist("Set-Cookie") == ['_ga_ABC123=""; Max-Age=0; Path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Lax']
 
 
+# --- FastAPI -----------------------------------------------------------------------------
+
+def fastapi_client(middleware: bool = True):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from gatekeeper.shop.fastapi import ConsentMiddleware, RequestConsent
+
+    app = FastAPI()
+    if middleware:
+        app.add_middleware(ConsentMiddleware, **OPTIONS)
+
+    @app.get("/api")
+    async def api(consent: RequestConsent):
+        return {"analytics": consent.allows("analytics"), "decided": consent.decision is not None, "gpc": consent.gpc}
+
+    return TestClient(app, base_url="https://www.ecomarket.be", raise_server_exceptions=True)
+
+
+def test_fastapi_routes_get_the_consent_as_a_dependency():
+    client = fastapi_client()
+    client.cookies["gk_consent"] = cookie()
+    client.cookies["_fbp"] = "fb.1.2"
+    response = client.get("/api", headers={"Sec-GPC": "1"})
+    assert response.json() == {"analytics": True, "decided": True, "gpc": True}
+    assert response.headers.get_list("set-cookie")[0].startswith('_fbp=""; Max-Age=0')  # marketing: not granted
+    client.cookies["gk_consent"] = cookie(key="someone-else")
+    assert client.get("/api").json() == {"analytics": False, "decided": False, "gpc": False}
+
+
+def test_fastapi_without_the_middleware_says_what_is_missing():
+    with pytest.raises(RuntimeError, match="add gatekeeper.shop.ConsentMiddleware"):
+        fastapi_client(middleware=False).get("/api")
+
+
 # --- the README shows the shops the browser tests run ------------------------------------
 
-@pytest.mark.parametrize("example", ["flask_shop.py", "django_shop.py", "starlette_shop.py"])
+@pytest.mark.parametrize("example", ["templates/product.html", "flask_shop.py", "django_shop.py", "starlette_shop.py", "fastapi_shop.py"])
 def test_readme_shows_each_example_shop_exactly(example):
     readme = (REPO / "README.md").read_text()
-    marker = f"<!-- examples/{example} -->\n```python\n"
+    language = "jinja" if example.endswith(".html") else "python"
+    marker = f"<!-- examples/{example} -->\n```{language}\n"
     assert marker in readme, f"README has no block for examples/{example}"
     shown = readme.split(marker, 1)[1].split("\n```\n", 1)[0] + "\n"
     assert shown == (REPO / "examples" / example).read_text()

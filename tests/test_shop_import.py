@@ -27,9 +27,9 @@ CHECK = """
 import sys
 from gatekeeper.shop import ConsentMiddleware, Guard, WSGIConsentMiddleware
 guard = Guard(site="ecomarket", sites_dir=sys.argv[1], keys="k1")
-consent, names = guard.consent("gk_consent=" + sys.argv[2])
+consent = guard.consent("gk_consent=" + sys.argv[2])
 assert consent.allows("analytics") and not consent.allows("marketing"), consent
-headers = dict(guard.headers(consent, names, "www.ecomarket.be", True, html=True))
+headers = dict(guard.headers(consent, "www.ecomarket.be", True, html=True))
 assert "'nonce-" + consent.csp_nonce + "'" in headers["content-security-policy"]
 third_party = {m.split(".")[0] for m in sys.modules} - set(sys.stdlib_module_names) - {"__main__", "gatekeeper"}
 print(" ".join(sorted(third_party)))

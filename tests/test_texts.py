@@ -44,7 +44,7 @@ def test_every_language_has_every_text(lang):
 
 @pytest.mark.parametrize("lang", sorted(LABELS))
 def test_wording_is_neutral(lang):
-    """No confirm-shaming and no legitimate interest (COMPLIANCE 6 and 15), in the audit's
+    """No confirm-shaming and no legitimate interest (docs/rules.md, rules 6 and 15), in the audit's
     words for every language (gatekeeper/audit/labels.py)."""
     words = "\n".join(builtin_texts(lang).values())
     assert labels.match(words, labels.SHAMING_PHRASES) is None

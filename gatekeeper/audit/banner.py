@@ -10,6 +10,7 @@ runs it, how it was recognised, and which buttons the audit used.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from .labels import ACCEPT_LABELS, REJECT_LABELS  # noqa: F401 - the vocabulary,
 
 GK_SCRIPT = re.compile(r"/gk/(?P<site>[a-z][a-z0-9_-]{0,39})(\.[0-9a-f]{6,})?\.js(\?|$)")
 GK_BANNER = "gatekeeper-banner"
+DEAD_CLICK_RETRIES = 2
 
 class NoBanner(Exception):
     """No consent banner could be found on the page."""
@@ -174,6 +176,27 @@ def _click(banner: Banner, locator, kind: str, label: str | None, how: str = "cl
     banner.buttons_used.append({"choice": kind, "label": label, "how": how})
 
 
+def _still_shown(frame: Frame, click: dict, wait_ms: int = 1_500) -> bool:
+    """Whether the button a rule clicked is still on screen `wait_ms` later, so the click did
+    nothing: some tools show their buttons before they bind them (tarteaucitron 1.34 binds
+    its buttons in a 500 ms timeout after showing the banner, later on a busy CPU)."""
+    if click.get("id"):
+        target = frame.locator(f"[id={json.dumps(click['id'])}]")
+    elif click.get("label"):
+        target = frame.get_by_role("button", name=click["label"], exact=True)
+    else:
+        return False
+    deadline = time.monotonic() + wait_ms / 1000
+    while time.monotonic() < deadline:
+        try:
+            if not target.first.is_visible():
+                return False
+        except Error:
+            return False  # the page navigated or the frame went: the click did something
+        frame.page.wait_for_timeout(100)
+    return True
+
+
 def _operate(banner: Banner, kind: str) -> None:
     """Reject or accept on a tool autoconsent recognised, as its rule does; the text
     matcher's button when the rule cannot."""
@@ -187,6 +210,15 @@ def _operate(banner: Banner, kind: str) -> None:
         _click(banner, banner.frame.locator(f"[data-gk-audit={kind}]"), kind, found["label"],
                how=f"text matcher ({exc})")
         return
+    for _ in range(DEAD_CLICK_RETRIES):  # a visitor clicks a button that did nothing once more
+        if not clicks or not _still_shown(banner.frame, clicks[-1]):
+            break
+        banner.notes.append(f"{kind}: {clicks[-1]['label']!r} was on screen but did nothing when clicked; clicked again")
+        try:
+            again, confirmed = autoconsent.choose(banner.frame, action)
+        except autoconsent.ChoiceFailed:
+            break
+        clicks += again
     how = (f"autoconsent rule {banner.rule!r} ({action}): {len(clicks)} click(s)" if clicks
            else f"autoconsent rule {banner.rule!r} ({action}) through the tool's own API, no button clicked")
     banner.buttons_used.append({"choice": kind, "label": " → ".join(c["label"] for c in clicks) or None, "how": how,

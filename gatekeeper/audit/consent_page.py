@@ -3,9 +3,9 @@ the trackers did — the audit's own checks, one test at a time.
 
     page = ConsentPage(visit)
     page.goto("https://shop.example/")
-    page.assert_no_trackers()          # COMPLIANCE 1 and 2: nothing before a choice
+    page.assert_no_trackers()          # rules 1 and 2 (docs/rules.md): nothing before a choice
     page.accept("analytics")
-    page.assert_only("analytics")      # COMPLIANCE 8: only analytics vendors
+    page.assert_only("analytics")      # rule 8 (docs/rules.md#rule-8): only analytics vendors
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Dark patterns on any banner, measured the way COMPLIANCE rules 5–7 and 15 ask of
+"""Dark patterns on any banner, measured the way rules 5–7 and 15 (docs/rules.md) ask of
 Gatekeeper's own: reject and accept as the same element type with the same computed font,
 size, weight, colours and border, reject's box at least as large, both at a contrast of
 4.5:1 or more (at 1280x800 and 375x667); no confirm-shaming and no legitimate-interest

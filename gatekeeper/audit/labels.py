@@ -1,5 +1,5 @@
 """The words a consent banner uses, in nl, fr, en and de: the text matcher's vocabulary
-(accept, reject, open the settings) and the wording COMPLIANCE rules 6 and 15 forbid.
+(accept, reject, open the settings) and the wording rules 6 and 15 (docs/rules.md) forbid.
 
 Every entry is a phrase matched inside a control's label on word boundaries, after
 lower-casing and turning punctuation into spaces: "reject" matches "Reject all cookies",

@@ -47,6 +47,9 @@ def summary(audit: Audit) -> list[str]:
         lines.append(_banner_line(page))
         for note in [*(page.banner.notes if page.banner else ()), *page.notes]:
             lines.append(f"  note: {note}")
+        for scenario in page.scenarios[1:]:  # the first scenario's banner is the page's
+            for note in scenario.banner["notes"] if scenario.banner else ():
+                lines.append(f"  note [{scenario.name}]: {note}")
         first = page.scenarios[0] if page.scenarios else None
         for element in first.held if first else ():
             lines.append(f"  info: held by {first.held_by}: {element.describe()} {element.url}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Error, sync_playwright
+from playwright.sync_api import Error
 
 from .. import browser as chromium
 from . import scenarios
@@ -125,15 +125,7 @@ def audit_page(browser, page: PageAudit, *, offline_trackers: bool, progress: Pr
 def run(urls: list[str], *, crawl: int = 0, offline_trackers: bool = False, progress: Progress = print,
         dwell: float = DEFAULT_DWELL) -> Audit:
     audit = Audit(offline_trackers=offline_trackers, dwell=dwell)
-    try:
-        playwright = sync_playwright().start()
-    except Error as exc:
-        raise AuditError(f"cannot start Playwright: {exc}") from None
-    try:
-        try:
-            browser = chromium.launch(playwright)
-        except (Error, FileNotFoundError) as exc:
-            raise AuditError(f"cannot launch Chromium: {str(exc).splitlines()[0]}") from None
+    with chromium.started(AuditError) as browser:
         seen: set[str] = set()
         for start in urls:
             queue: list[tuple[str, str | None]] = [(start, None)]
@@ -153,8 +145,5 @@ def run(urls: list[str], *, crawl: int = 0, offline_trackers: bool = False, prog
                     if link not in seen and urlsplit(link).netloc == urlsplit(start).netloc and link not in [q[0] for q in queue]:
                         queue.append((link, url))
                         budget -= 1
-        browser.close()
-    finally:
-        playwright.stop()
     return audit
 

@@ -9,7 +9,8 @@ Needs only cryptography and msgspec (no Starlette, SQLAlchemy or Playwright):
 
 Each request then carries a Consent (`scope["gatekeeper"]` / `environ["gatekeeper"]`)
 with `allows(category)`, `decision`, `gpc` and `csp_nonce`. Django and Flask have their
-own integrations in gatekeeper.shop.django and gatekeeper.shop.flask.
+own integrations in gatekeeper.shop.django and gatekeeper.shop.flask, FastAPI its
+dependency in gatekeeper.shop.fastapi.
 """
 
 from .asgi import ConsentMiddleware

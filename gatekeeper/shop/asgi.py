@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from .consent import CspMode, Guard
 
 
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
-    """All values of a request header, joined as a proxy would (cookies by '; ')."""
-    values = [v.decode("latin-1") for k, v in headers if k == name]
-    return "; ".join(values) if name == b"cookie" else (values[0] if values else "")
+def _is_html(headers) -> bool:
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            return value.startswith(b"text/html")
+    return False
 
 
 class ConsentMiddleware:
@@ -33,20 +34,29 @@ class ConsentMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = scope.get("headers") or []
-        consent, names = self.guard.consent(_header(headers, b"cookie"), _header(headers, b"sec-gpc"))
+        cookie, gpc, host = b"", None, b""
+        for name, value in scope["headers"]:  # one pass; names are lower-case in ASGI
+            if name == b"cookie":
+                cookie = cookie + b"; " + value if cookie else value  # as a proxy joins them
+            elif name == b"host":
+                host = value
+            elif name == b"sec-gpc":
+                gpc = value.decode("latin-1")
+        guard = self.guard
+        consent = guard.consent(cookie.decode("latin-1"), gpc)
         scope["gatekeeper"] = consent
-        host = _header(headers, b"host")
-        secure = scope.get("scheme") == "https"
+        expiry = guard.expiry_headers(consent, host.decode("latin-1"), scope.get("scheme") == "https")
+        if not consent.answer.raw_policies and not expiry:
+            await self.app(scope, receive, send)  # nothing to add to any response
+            return
+        raw_expiry = [(b"set-cookie", v.encode("latin-1")) for _, v in expiry]
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
-                response_headers = list(message.get("headers") or [])
-                content_type = next((v for k, v in response_headers if k.lower() == b"content-type"), b"")
-                added = self.guard.headers(consent, names, host, secure, content_type.startswith(b"text/html"))
+                headers = message.get("headers") or []
+                added = guard.raw_policy_headers(consent) + raw_expiry if _is_html(headers) else raw_expiry
                 if added:
-                    response_headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in added]
-                    message = {**message, "headers": response_headers}
+                    message = {**message, "headers": [*headers, *added]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -6,20 +6,40 @@ consent-aware CSP on HTML, expired cookies of categories not allowed).
 from __future__ import annotations
 
 import html
+import os
 import re
-import secrets
+import time
+from collections import deque
 from functools import lru_cache
 from collections.abc import Sequence
 from typing import Literal
 
-from ..cookies import header_cookies, one_value, set_cookie_header, withdrawal_matcher, withdrawn_names
-from ..csp import Policy
+from ..cookies import COOKIE_NAME, header_cookies, one_value, set_cookie_header, withdrawal_matcher, withdrawn_names
+from ..csp import NONCE, Policy
 from ..decisions import Decision
 from ..sites import Site, load_site
 from ..tokens import ConsentToken, verifier
 
 CspMode = Literal["report", "enforce", "off"]
 CSP_MODES = ("report", "enforce", "off")
+# Every `gk_consent` value of a Cookie header, as header_cookies reads them, in one search
+# of ";" + the header (a literal first character lets the regex engine skip ahead fast).
+_CONSENT_VALUES = re.compile(rf";\s*{re.escape(COOKIE_NAME)}\s*=([^;]*)")
+
+
+# Nonces are read from the OS 256 at a time (one system call instead of one per page).
+# popleft() is atomic, so threads never share one, and a forked worker drops its parent's.
+_nonces: deque[str] = deque()
+os.register_at_fork(after_in_child=_nonces.clear)
+
+
+def _fresh_nonce() -> str:
+    try:
+        return _nonces.popleft()
+    except IndexError:
+        pool = os.urandom(16 * 256)
+        _nonces.extend(pool[i : i + 16].hex() for i in range(16, len(pool), 16))
+        return pool[:16].hex()
 
 
 class Html(str):
@@ -36,16 +56,27 @@ class Consent:
     None, and then nothing but `necessary` is allowed.
     """
 
-    __slots__ = ("site", "token", "gpc", "csp_nonce", "granted", "_guard")
+    __slots__ = ("site", "token", "gpc", "cookies", "granted", "answer", "_guard", "_nonce")
 
-    def __init__(self, guard: Guard, token: ConsentToken | None, gpc: bool) -> None:
+    def __init__(self, guard: Guard, token: ConsentToken | None, gpc: bool, cookies: str = "") -> None:
         self.site: Site = guard.site
         self.token = token
         self.gpc = gpc  # the browser sent Sec-GPC: 1 (an opt-out, never consent)
-        self.csp_nonce = secrets.token_urlsafe(16)
+        self.cookies = cookies  # the request's Cookie header, for the purge
+        # What this decision gets in a response: its policies and the cookies it expires.
+        self.answer = guard.answer(token)
         # The optional categories this visitor granted (none while undecided), site order.
-        self.granted: tuple[str, ...] = tuple(c for c in guard.optional if c in token.granted) if token else ()
+        self.granted: tuple[str, ...] = self.answer.granted
         self._guard = guard
+        self._nonce: str | None = None
+
+    @property
+    def csp_nonce(self) -> str:
+        """This response's nonce, made when first asked for (by the page or its policy):
+        128 bits from the OS's CSPRNG, hex (a valid CSP base64-value)."""
+        if self._nonce is None:
+            self._nonce = _fresh_nonce()
+        return self._nonce
 
     def allows(self, category: str) -> bool:
         return category == "necessary" or category in self.granted
@@ -69,9 +100,7 @@ class Consent:
     def script_tag(self) -> Html:
         """Gatekeeper's tag with this response's nonce; in "enforce" mode it also asks the
         bundle to reload after a choice that grants more (a sent CSP cannot widen)."""
-        src = html.escape(f"{self.site.csp.gatekeeper or ''}/gk/{self.site.id}.js")
-        reload = " data-gk-reload" if self._guard.mode == "enforce" else ""
-        return Html(f'<script src="{src}" nonce="{html.escape(self.csp_nonce)}"{reload} async></script>')
+        return Html(self.csp_nonce.join(self._guard.script_tag))  # the nonce is hex: nothing to escape
 
     def __repr__(self) -> str:
         return f"<Consent {self.site.id} granted={list(self.granted) if self.token else None} gpc={self.gpc}>"
@@ -84,6 +113,35 @@ def _parent_domains(host: str) -> list[str]:
     if len(labels) < 2 or labels[-1].isdecimal():  # a bare name or an IPv4 address
         return []
     return [".".join(labels[i:]) for i in range(len(labels) - 1)]
+
+
+class Answer:
+    """What every response to one decision state (granted categories, decided or not)
+    gets, worked out once: its CSP headers split around the nonce, and which cookie names
+    it expires. A request then pays for a join and a dictionary lookup."""
+
+    __slots__ = ("granted", "policies", "raw_policies", "refused", "matcher", "candidates")
+
+    def __init__(self, guard: Guard, granted: tuple[str, ...], decided: bool) -> None:
+        self.granted = granted
+        self.refused = tuple(c for c in guard.optional if c not in granted)
+        self.matcher = withdrawal_matcher(guard.site, self.refused) if self.refused else None
+        # One search of the whole Cookie header finds whether any of those may be there: a
+        # superset of the matcher's names (a name never holds ';' or '='), so the header is
+        # only split into names when something may have to be expired.
+        self.candidates = re.compile(rf";\s*(?:{self.matcher.pattern})\s*=") if self.matcher else None
+        policy = guard.policy
+        if guard.mode == "off":
+            headers = []
+        elif guard.mode == "enforce":
+            headers = [("content-security-policy", policy.template(granted, decided))]
+        else:
+            headers = [
+                ("content-security-policy", policy.template(guard.optional, decided)),
+                ("content-security-policy-report-only", policy.template(granted, decided)),
+            ]
+        self.policies = [(name, tuple(value.split(NONCE))) for name, value in headers]
+        self.raw_policies = [(name.encode(), tuple(p.encode("latin-1") for p in parts)) for name, parts in self.policies]
 
 
 class Guard:
@@ -105,54 +163,73 @@ class Guard:
         self.optional = self.site.optional_categories
         self.verifier = verifier(keys)
         # A visitor sends the same cookie on every page: its signature is checked once.
-        # Only what verified is cached, keyed by the whole value; expiry is checked each time.
-        self._verified = lru_cache(maxsize=4096)(self.verifier.verify)
-        self._matchers: dict[tuple[str, ...], re.Pattern[str]] = {}
+        # The check is cached keyed by the whole value (bounded), with the period the token
+        # holds for this site; the clock is read against that period on every request.
+        self._verified = lru_cache(maxsize=4096)(self._verify)
         self.mode = csp
+        src = html.escape(f"{self.site.csp.gatekeeper or ''}/gk/{self.site.id}.js")
+        reload = " data-gk-reload" if csp == "enforce" else ""
+        self.script_tag = (f'<script src="{src}" nonce="', f'"{reload} async></script>')
         self.policy = Policy(self.site, report_uri)
+        # One Answer per decision state: at most two per subset of the site's categories.
+        self._answers: dict[tuple[tuple[str, ...], bool], Answer] = {}
 
-    def consent(self, cookie_header: str, gpc: str | None = None) -> tuple[Consent, list[str]]:
-        """The request's Consent and the cookie names it sent. Two `gk_consent` cookies that
-        disagree (one planted next to a genuine one) read as undecided."""
-        names, values = header_cookies(cookie_header) if cookie_header else ([], [])
-        value = one_value(values)
-        token = self._verified(value) if value else None
-        if token is not None and not token.is_current(self.site):
-            token = None
-        return Consent(self, token, gpc == "1"), names
+    def answer(self, token: ConsentToken | None) -> Answer:
+        key = (token.granted, True) if token is not None else ((), False)
+        found = self._answers.get(key)
+        if found is None:
+            found = Answer(self, tuple(c for c in self.optional if c in key[0]), key[1])
+            if len(self._answers) < 1024:  # tokens are ours, but a bound costs nothing
+                self._answers[key] = found
+        return found
+
+    def _verify(self, value: str) -> tuple[ConsentToken, int, int] | None:
+        token = self.verifier.verify(value)
+        window = token.valid_between(self.site) if token is not None else None
+        return (token, *window) if window is not None else None
+
+    def consent(self, cookie_header: str, gpc: str | None = None) -> Consent:
+        """The request's Consent from its Cookie and Sec-GPC headers. Two `gk_consent`
+        cookies that disagree (one planted next to a genuine one) read as undecided."""
+        token = None
+        if cookie_header:
+            values = _CONSENT_VALUES.findall(";" + cookie_header)
+            value = values[0].strip() if len(values) == 1 else one_value([v.strip() for v in values])
+            verified = self._verified(value) if value else None
+            if verified is not None and verified[1] <= time.time() < verified[2]:
+                token = verified[0]
+        return Consent(self, token, gpc == "1", cookie_header)
 
     def policy_headers(self, consent: Consent) -> list[tuple[str, str]]:
         """The CSP headers of an HTML response (lower-case names); none in "off" mode."""
-        if self.mode == "off":
-            return []
-        decided = consent.token is not None
-        granted = consent.granted
-        if self.mode == "enforce":
-            policies = [("content-security-policy", self.policy.header(granted, consent.csp_nonce, decided))]
-        else:
-            policies = [
-                ("content-security-policy", self.policy.declared(consent.csp_nonce, decided)),
-                ("content-security-policy-report-only", self.policy.header(granted, consent.csp_nonce, decided)),
-            ]
-        return policies
+        policies = consent.answer.policies
+        return [(name, consent.csp_nonce.join(parts)) for name, parts in policies] if policies else []
 
-    def expired(self, consent: Consent, names: list[str], host: str) -> list[tuple[str, str | None]]:
+    def raw_policy_headers(self, consent: Consent) -> list[tuple[bytes, bytes]]:
+        """policy_headers as ASGI sends them (bytes)."""
+        policies = consent.answer.raw_policies
+        if not policies:
+            return []
+        nonce = consent.csp_nonce.encode()
+        return [(name, nonce.join(parts)) for name, parts in policies]
+
+    def expired(self, consent: Consent, host: str) -> list[tuple[str, str | None]]:
         """(name, domain) of each cookie to expire: the declared cookies of every category
         not allowed that the browser sent, host-only (None) and on each domain above."""
-        refused = tuple(c for c in self.optional if c not in consent.granted)
-        if not refused or not names:
+        answer = consent.answer
+        if answer.candidates is None or not answer.candidates.search(";" + consent.cookies):
             return []
-        matcher = self._matchers.get(refused)
-        if matcher is None:
-            matcher = self._matchers[refused] = withdrawal_matcher(self.site, refused)
-        expired = withdrawn_names(names, self.site, refused, matcher)
+        names = header_cookies(consent.cookies)[0]
+        expired = withdrawn_names(names, self.site, answer.refused, answer.matcher)
         if not expired:
             return []
         domains = [None, *_parent_domains(host)]
         return [(name, domain) for name in expired for domain in domains]
 
-    def headers(self, consent: Consent, names: list[str], host: str, secure: bool, html: bool) -> list[tuple[str, str]]:
+    def expiry_headers(self, consent: Consent, host: str, secure: bool) -> list[tuple[str, str]]:
+        return [("set-cookie", set_cookie_header(n, '""', 0, d, secure)) for n, d in self.expired(consent, host)]
+
+    def headers(self, consent: Consent, host: str, secure: bool, html: bool) -> list[tuple[str, str]]:
         """Every header the middleware adds to a response (lower-case names)."""
         added = self.policy_headers(consent) if html else []
-        added += [("set-cookie", set_cookie_header(n, '""', 0, d, secure)) for n, d in self.expired(consent, names, host)]
-        return added
+        return added + self.expiry_headers(consent, host, secure)

@@ -43,7 +43,7 @@ class ConsentMiddleware:
         self.guard = Guard(**options)
 
     def __call__(self, request):
-        consent, names = self.guard.consent(request.META.get("HTTP_COOKIE", ""), request.META.get("HTTP_SEC_GPC"))
+        consent = self.guard.consent(request.META.get("HTTP_COOKIE", ""), request.META.get("HTTP_SEC_GPC"))
         request.gatekeeper = consent
         response = self.get_response(request)
         if response.get("Content-Type", "").startswith("text/html"):
@@ -54,7 +54,7 @@ class ConsentMiddleware:
             host = request.get_host()
         except DisallowedHost:
             host = ""
-        for name, domain in self.guard.expired(consent, names, host):
+        for name, domain in self.guard.expired(consent, host):
             _expire(response, name, domain, request.is_secure())
         return response
 

@@ -24,14 +24,14 @@ class WSGIConsentMiddleware:
         self.guard = Guard(site=site, sites_dir=sites_dir, keys=keys, csp=csp, report_uri=report_uri)
 
     def __call__(self, environ, start_response):
-        consent, names = self.guard.consent(environ.get("HTTP_COOKIE", ""), environ.get("HTTP_SEC_GPC"))
+        consent = self.guard.consent(environ.get("HTTP_COOKIE", ""), environ.get("HTTP_SEC_GPC"))
         environ["gatekeeper"] = consent
         host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
         secure = environ.get("wsgi.url_scheme") == "https"
 
         def start_with_headers(status, headers, exc_info=None):
             content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
-            added = self.guard.headers(consent, names, host, secure, content_type.startswith("text/html"))
+            added = self.guard.headers(consent, host, secure, content_type.startswith("text/html"))
             return start_response(status, [*headers, *added], exc_info)
 
         return self.app(environ, start_with_headers)

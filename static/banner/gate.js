@@ -41,18 +41,30 @@ const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
 const b64 = (s) => atob(s.replace(/-/g, '+').replace(/_/g, '/'))
 const u8 = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0))
 
+// A token verified here once (or received in the server's own answer) is remembered, with
+// the keys that checked it, in this origin's localStorage, which a sibling subdomain able to
+// plant a cookie cannot write: a reload with that very cookie skips WebCrypto; a cookie
+// differing in any byte, or new keys, is verified in full. Secure contexts only.
+const memo = (token) => KEYS.length && token + ' ' + KEYS
+function remember(token) {
+  try { token ? w.isSecureContext && localStorage.setItem(COOKIE, memo(token)) : localStorage.removeItem(COOKIE) } catch (e) { /* no storage */ }
+  return token
+}
+
 async function storedDecision() {
   const values = new Set(doc.cookie.split('; ').filter((p) => p.startsWith(COOKIE + '=')))
   try {
-    const [data, sig] = values.size === 1 && [...values][0].slice(COOKIE.length + 1).split('.')
+    const token = values.size === 1 && [...values][0].slice(COOKIE.length + 1)
+    const [data, sig] = token.split('.')
     const p = JSON.parse(b64(data))
     if (p.v === FORMAT && p.site === CONFIG.site && p.rev === CONFIG.revision && (p.iat + CONFIG.consent_days * 86400) * 1e3 > Date.now()) {
+      if (localStorage.getItem(COOKIE) === memo(token)) return decisionOf(p.granted, p.id)
       for (const k of KEYS) {
         const key = await crypto.subtle.importKey('raw', u8(b64(k)), ECDSA, 0, ['verify'])
-        if (await crypto.subtle.verify(ECDSA, key, u8(b64(sig)), u8(data))) return decisionOf(p.granted, p.id)
+        if (await crypto.subtle.verify(ECDSA, key, u8(b64(sig)), u8(data))) return remember(token) && decisionOf(p.granted, p.id)
       }
     }
-  } catch (e) { /* none, two, malformed, or no WebCrypto (plain http): undecided */ }
+  } catch (e) { /* none, two, malformed, no storage, or no WebCrypto (plain http): undecided */ }
   return null
 }
 
@@ -101,29 +113,31 @@ function addScript(src, init, ready) {
   doc.head.appendChild(el)
 }
 
-// The SDK calls one window.fbAsyncInit: ours initialises it, then runs the shop's own.
+// Each service's script URL comes from its preset (gatekeeper/loaders.py); `type` says
+// which of these runs it. The SDK calls one window.fbAsyncInit: ours initialises it, then
+// runs the shop's own.
 function loadFacebook(service) {
-  const sdk = 'https://connect.facebook.net/' + service.locale + '/sdk.js', shop = w.fbAsyncInit
-  if (loaded.has(sdk)) return
-  w.fbAsyncInit = () => { w.FB.init({ appId: service.id, cookie: true, xfbml: true, version: 'v19.0' }); shop && shop() }
-  addScript(sdk)
+  const shop = w.fbAsyncInit
+  if (loaded.has(service.src)) return
+  w.fbAsyncInit = () => { w.FB.init(Object.assign({ appId: service.id }, service.opts)); shop && shop() }
+  addScript(service.src)
 }
 
-function loadGtag(ids) {
-  if (!ids.length) return
+// One gtag.js for every Google tag, then a config for each.
+function loadGtag(tags) {
+  if (!tags.length) return
   if (!loaded.has('gtag')) {
     loaded.add('gtag')
-    addScript('https://www.googletagmanager.com/gtag/js?id=' + ids[0])
+    addScript(tags[0].src)
     gtag('js', new Date())
   }
-  for (const id of ids) {
+  for (const { id } of tags) {
     if (!loaded.has(id)) { loaded.add(id); gtag('config', id) }
   }
 }
 
 /*@gtm*/// The container comes after Consent Mode's default; its tags read every later update.
-function loadGtm(id) {
-  const src = 'https://www.googletagmanager.com/gtm.js?id=' + id
+function loadGtm(src) {
   if (!loaded.has(src)) w.dataLayer.push({ 'gtm.start': Date.now(), event: 'gtm.js' })
   addScript(src)
 }
@@ -157,15 +171,15 @@ function activateWithin(root) {
 }
 
 function release() {
-  const gtagIds = []
+  const gtags = []
   for (const s of CONFIG.services) {
     if (!(s.any || [s.category]).some(allows)) continue
-    if (s.type === 'ga4' || s.type === 'google_ads') gtagIds.push(s.id)
+    if (s.type === 'gtag') gtags.push(s)
     else if (s.type === 'facebook_sdk') loadFacebook(s)
-    /*@gtm*/else if (s.type === 'gtm') loadGtm(s.id)/*@*/
+    /*@gtm*/else if (s.type === 'gtm') loadGtm(s.src)/*@*/
     else addScript(s.src, s.init, s.ready)
   }
-  loadGtag(gtagIds)
+  loadGtag(gtags)
   activateWithin(doc)
 }
 
@@ -211,6 +225,7 @@ async function decide(choice, source) {
       doc.cookie = COOKIE + '=' + answer.token + '; Path=/; Max-Age=' + answer.max_age + '; SameSite=Lax' + secure
     }
     next = decisionOf(optional.filter((c) => categories[c] && answer.decision.categories[c]), answer.consent_id)
+    remember(answer.token)
   } catch (e) { /* fail closed */ }
   // gatekeeper.shop's "enforce" mode marks the tag: this page's CSP was sent for the old
   // decision and cannot widen, so a choice that grants more takes effect on a reload.
@@ -227,6 +242,7 @@ async function decide(choice, source) {
 async function withdraw(source) {
   try { await send('DELETE', { source: source || 'api' }) } catch (e) { /* still withdraw here */ }
   expireCookie(COOKIE)
+  remember()
   apply(null)
 }
 
