@@ -127,15 +127,17 @@ def _only(source: str, wanted: set[str]) -> str:
     return re.sub(r"/\*@(\w+)\*/(.*?)/\*@\*/", lambda m: m.group(2) if m.group(1) in wanted else "", source, flags=re.S)
 
 
-def public_config(site: Site) -> dict:
-    """What the browser may know about a site: nothing secret, nothing it does not use."""
+def public_config(site: Site, language: str | None = None) -> dict:
+    """What the browser may know about a site: nothing secret, nothing it does not use.
+    With `language`, the texts in the config (placeholders, the settings control's label)
+    are that language's only, as the one-language bundle needs."""
     optional = site.optional_categories
     texts, embeds = embed_config(site)
+    languages = [language] if language else list(site.languages)
     config = {
         "site": site.id,
         "revision": site.revision,
         "consent_days": site.consent_days,
-        "languages": list(site.languages),
         "categories": list(optional),
         "services": [
             {"category": s.category, **browser_config(s.loader), **({"any": list(s.loads_with)} if s.loads_with != (s.category,) else {})}
@@ -144,13 +146,13 @@ def public_config(site: Site) -> dict:
         # Declared first-party cookie names and patterns, deleted when a category is refused.
         "cookies": {c: withdrawal_patterns(site, c) for c in optional},
         "modes": consent_modes(site),
-        "embed": texts,
+        "embed": {lang: texts[lang] for lang in languages},
         "settings": site.settings_button,
     }
     if embeds:
         config["embeds"] = embeds
     if site.settings_button != "none":
-        config["label"] = {lang: site_texts(site, lang)["settings"] for lang in site.languages}
+        config["label"] = {lang: site_texts(site, lang)["settings"] for lang in languages}
     return config
 
 
@@ -197,7 +199,7 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
     code = f'{_only(_static("gate.js"), wanted)}\n{_only(_static("banner.js"), wanted)}\n'
     keys = _json(list(public_keys))
 
-    def script(markup: dict[str, str]) -> Asset:
+    def script(markup: dict[str, str], config: str = config) -> Asset:
         source = (
             f'(()=>{{"use strict";const CONFIG={config},KEYS={keys},MARKUP={_json(markup)},CSS={_json(css)},'
             f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code}}})();\n"
@@ -212,7 +214,7 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
         texts=MappingProxyType(shown),
         text_hashes=MappingProxyType({lang: hashlib.sha256(html.encode("utf-8")).hexdigest() for lang, html in shown.items()}),
         prefs=MappingProxyType({lang: Asset.of(_json({"css": prefs_css, "html": html}).encode("utf-8")) for lang, html in prefs.items()}),
-        languages=MappingProxyType({lang: script({lang: html}) for lang, html in first.items()}),
+        languages=MappingProxyType({lang: script({lang: html}, _json(public_config(site, lang))) for lang, html in first.items()}),
     )
 
 

@@ -87,6 +87,9 @@ def test_a_language_bundle_holds_only_its_own_first_layer(client, ecomarket):
     assert response.headers["etag"] == f'"{ecomarket.languages["de"].digest}-gzip"'
     body = response.text
     assert "Alle ablehnen" in body and "Alles weigeren" not in body and "Reject all" not in body
+    # Its config's texts too: the settings label and placeholder texts of German alone.
+    assert "Cookie-Einstellungen" in body and "Cookie-instellingen" not in body and "Cookie settings" not in body
+    assert "Diesen Inhalt laden" in body and "Load this content" not in body
     assert len(ecomarket.languages["de"].gzip) < len(ecomarket.gzip)
     # A language the site lacks (or none) gets every language, never an error.
     assert client.get("/gk/ecomarket.js?lang=it").content == ecomarket.body
@@ -319,6 +322,14 @@ def test_withdrawal_deletes_the_well_known_tracker_cookies_too(sites):
     assert {"_ga", "_ga_*"} <= set(cookies["analytics"])
     assert {"_gcl_*", "_fbp", "_fbc"} <= set(cookies["marketing"])
     assert "IDE" not in cookies["marketing"]  # third-party: not the shop's to delete
+
+
+def test_a_one_language_config_holds_that_language_s_texts(sites):
+    config = public_config(sites["ecomarket"], "fr")
+    assert config["label"] == {"fr": "Paramètres des cookies"}
+    assert list(config["embed"]) == ["fr"]
+    assert {k: v for k, v in config.items() if k not in ("label", "embed")} == {
+        k: v for k, v in public_config(sites["ecomarket"]).items() if k not in ("label", "embed")}
 
 
 def test_text_hash_covers_the_public_config(sites, ecomarket):

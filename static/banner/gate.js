@@ -41,18 +41,30 @@ const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
 const b64 = (s) => atob(s.replace(/-/g, '+').replace(/_/g, '/'))
 const u8 = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0))
 
+// A token verified here once (or received in the server's own answer) is remembered, with
+// the keys that checked it, in this origin's localStorage, which a sibling subdomain able to
+// plant a cookie cannot write: a reload with that very cookie skips WebCrypto; a cookie
+// differing in any byte, or new keys, is verified in full. Secure contexts only.
+const memo = (token) => KEYS.length && token + ' ' + KEYS
+function remember(token) {
+  try { token ? w.isSecureContext && localStorage.setItem(COOKIE, memo(token)) : localStorage.removeItem(COOKIE) } catch (e) { /* no storage */ }
+  return token
+}
+
 async function storedDecision() {
   const values = new Set(doc.cookie.split('; ').filter((p) => p.startsWith(COOKIE + '=')))
   try {
-    const [data, sig] = values.size === 1 && [...values][0].slice(COOKIE.length + 1).split('.')
+    const token = values.size === 1 && [...values][0].slice(COOKIE.length + 1)
+    const [data, sig] = token.split('.')
     const p = JSON.parse(b64(data))
     if (p.v === FORMAT && p.site === CONFIG.site && p.rev === CONFIG.revision && (p.iat + CONFIG.consent_days * 86400) * 1e3 > Date.now()) {
+      if (localStorage.getItem(COOKIE) === memo(token)) return decisionOf(p.granted, p.id)
       for (const k of KEYS) {
         const key = await crypto.subtle.importKey('raw', u8(b64(k)), ECDSA, 0, ['verify'])
-        if (await crypto.subtle.verify(ECDSA, key, u8(b64(sig)), u8(data))) return decisionOf(p.granted, p.id)
+        if (await crypto.subtle.verify(ECDSA, key, u8(b64(sig)), u8(data))) return remember(token) && decisionOf(p.granted, p.id)
       }
     }
-  } catch (e) { /* none, two, malformed, or no WebCrypto (plain http): undecided */ }
+  } catch (e) { /* none, two, malformed, no storage, or no WebCrypto (plain http): undecided */ }
   return null
 }
 
@@ -213,6 +225,7 @@ async function decide(choice, source) {
       doc.cookie = COOKIE + '=' + answer.token + '; Path=/; Max-Age=' + answer.max_age + '; SameSite=Lax' + secure
     }
     next = decisionOf(optional.filter((c) => categories[c] && answer.decision.categories[c]), answer.consent_id)
+    remember(answer.token)
   } catch (e) { /* fail closed */ }
   // gatekeeper.shop's "enforce" mode marks the tag: this page's CSP was sent for the old
   // decision and cannot widen, so a choice that grants more takes effect on a reload.
@@ -229,6 +242,7 @@ async function decide(choice, source) {
 async function withdraw(source) {
   try { await send('DELETE', { source: source || 'api' }) } catch (e) { /* still withdraw here */ }
   expireCookie(COOKIE)
+  remember()
   apply(null)
 }
 
