@@ -1,6 +1,6 @@
 """/openapi.json of the real server: a valid OpenAPI 3.1 document of every public endpoint,
 and a property-based fuzzer (schemathesis) against the live consent API and CSP report
-endpoint: no 5xx, every answer as documented, and no refused request leaves a record (a
+endpoint and the cookie declaration: no 5xx, every answer as documented, and no refused request leaves a record (a
 consent record, or a violation count).
 """
 
@@ -86,6 +86,17 @@ def test_the_csp_report_endpoint_is_described_from_the_structs_it_reads(server):
     codes = {code for status, answer in report["responses"].items() if int(status) >= 400
              for code in answer["content"]["application/json"]["schema"]["allOf"][1]["properties"]["error"]["enum"]}
     assert {"unsupported_media_type", "unknown_site", "invalid_json", "rate_limited"} <= codes, codes
+    assert {"name": "decided", "in": "query", "required": False, "schema": {"type": "string", "enum": ["1", "0"]}} \
+        in report["parameters"]
+
+
+def test_the_declaration_is_described_from_the_structs_it_is_checked_against(server):
+    document = fetch_document(server)
+    answer = document["paths"]["/gk/{site}/cookies.json"]["get"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/SiteDeclaration"}
+    declared = document["components"]["schemas"]["SiteDeclaration"]
+    assert set(declared["required"]) >= {"site", "categories", "consent_cookie", "services"}
+    assert document["components"]["schemas"]["DeclaredService"]["properties"]["trackers"]["type"] == "array"
 
 
 def violations_counted(server) -> int:
@@ -94,9 +105,11 @@ def violations_counted(server) -> int:
 
 
 def _operations(server):
-    # The consent API and the CSP reports, whose bodies and answers the document describes
-    # from their structs.
-    api = schemathesis.openapi.from_url(f"{server.url}/openapi.json").include(path_regex="^/api/v1/(consent|csp-report)")
+    # The consent API, the CSP reports and the declaration, whose bodies and answers the
+    # document describes from their structs.
+    api = schemathesis.openapi.from_url(f"{server.url}/openapi.json").include(
+        path_regex=r"^/(api/v1/(consent|csp-report)|gk/\{site\}/cookies\.json$)"
+    )
     return [result.ok() for result in api.get_all_operations()]
 
 
@@ -106,7 +119,7 @@ def test_fuzzed_requests_never_fail_the_server_and_a_refusal_records_nothing(ser
     operations = _operations(server)
     assert {(op.method.upper(), op.path) for op in operations} >= {
         ("POST", "/api/v1/consent"), ("GET", "/api/v1/consent"), ("DELETE", "/api/v1/consent"),
-        ("GET", "/api/v1/consent/{consent_id}"), ("POST", "/api/v1/csp-report"),
+        ("GET", "/api/v1/consent/{consent_id}"), ("POST", "/api/v1/csp-report"), ("GET", "/gk/{site}/cookies.json"),
     }
     seen: dict[str, set[int]] = {}
 
@@ -140,3 +153,5 @@ def test_fuzzed_requests_never_fail_the_server_and_a_refusal_records_nothing(ser
     assert len(set().union(*seen.values())) >= 3, seen
     # Well-formed reports are counted; malformed ones refused.
     assert (204 if mode is GenerationMode.POSITIVE else 400) in seen["POST /api/v1/csp-report"], seen
+    if mode is GenerationMode.POSITIVE:  # each served declaration matched its documented schema
+        assert 200 in seen["GET /gk/{site}/cookies.json"], seen

@@ -77,6 +77,9 @@ class Loader(Struct):
     # Other presets whose hosts the script is served from or calls (gtag.js comes from Tag
     # Manager's host), so a request there belongs to this service too.
     via: tuple[Slug, ...] = ()
+    # A built-in loader's settings for the vendor's own init call (the Facebook SDK's
+    # FB.init), passed as they are beside the id.
+    options: dict[str, str | bool] = {}
     init: str | None = None
     ready: str | None = None  # run once the script has loaded
     example: str | None = None  # an embed: an iframe URL of the vendor's, as a shop writes it

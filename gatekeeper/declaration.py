@@ -8,13 +8,64 @@ a tool can tell whether a request belongs to a granted category.
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .cookies import COOKIE_NAME
 from . import loaders
+from .cookies import COOKIE_NAME
 from .sites import Service, Site, known_site
+
+# What /gk/<site>/cookies.json answers, field for field: the served document is checked
+# against these structs, and /openapi.json describes it from them. Texts are per language.
+
+
+class _Struct(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class DeclaredCookie(_Struct):
+    name: str  # a name, or a prefix ending in `*`
+    lifetime_days: int  # 0: ends with the browser session
+    first_party: bool
+    purpose: dict[str, str]
+
+
+class DeclaredService(_Struct):
+    """A service of the site, or (id `own-cookies`) the shop's own necessary cookies."""
+
+    id: str
+    name: str
+    category: str
+    vendor: str
+    location: dict[str, str]
+    outside_eu: bool
+    privacy_url: str
+    purpose: dict[str, str]
+    trackers: list[str]  # tracker vendor ids (gatekeeper.trackers) its loader contacts
+    cookies: list[DeclaredCookie]
+
+
+class ConsentCookie(_Struct):
+    name: str
+    lifetime_days: int
+    category: str
+
+
+class SiteDeclaration(_Struct):
+    """A site's cookie declaration, as `gatekeeper audit` reads it."""
+
+    site: str
+    name: str
+    controller: str
+    policy_url: str
+    revision: int
+    consent_days: int
+    languages: list[str]
+    categories: list[str]
+    consent_cookie: ConsentCookie
+    services: list[DeclaredService]
 
 
 def tracker_vendors(service: Service) -> list[str]:
@@ -73,10 +124,12 @@ def declaration(site: Site) -> dict:
     }
 
 
-async def declaration_json(request: Request) -> JSONResponse:
+async def declaration_json(request: Request) -> Response:
     site = known_site(request.app.state.sites, request.path_params["site"])
+    body = msgspec.json.encode(msgspec.convert(declaration(site), SiteDeclaration))
     # Public data, read by tools from any origin.
-    return JSONResponse(declaration(site), headers={"access-control-allow-origin": "*", "cache-control": "no-cache"})
+    return Response(body, media_type="application/json",
+                    headers={"access-control-allow-origin": "*", "cache-control": "no-cache"})
 
 
 routes: list[BaseRoute] = [Route("/gk/{site}/cookies.json", declaration_json)]

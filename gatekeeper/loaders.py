@@ -5,7 +5,7 @@ type) takes its fields, their shapes and its script URL from its catalog preset
 (gatekeeper/presets/<type>.toml); this module adds only how gate.js runs it. Sites (the
 `loader` field), the bundle (what the browser is told), the declaration (the vendors a
 loader contacts), the CSP (its hosts) and the demo pages all ask here. gate.js reads the
-`type`, `src` and `id` it is given and knows no vendor's URL.
+`type`, `src`, `id` and `opts` it is given and knows no vendor's URL or settings.
 """
 
 from __future__ import annotations
@@ -117,7 +117,9 @@ def browser_config(loader) -> dict:
         snippets = {k: v for k, v in (("init", loader.init), ("ready", loader.ready)) if v}
         return {"type": "script", "src": loader.src, **snippets}
     spec = BUILT_INS[type_of(loader)]
-    return {"type": spec.run, "src": src(loader), **({"id": getattr(loader, spec.id)} if spec.id else {})}
+    options = catalog()[type_of(loader)].loader.options
+    return {"type": spec.run, "src": src(loader), **({"id": getattr(loader, spec.id)} if spec.id else {}),
+            **({"opts": dict(options)} if options else {})}
 
 
 def gate_features(loaders) -> set[str]:

@@ -19,6 +19,7 @@ from starlette.convertors import IntegerConvertor
 from starlette.routing import Route
 
 from . import answers, csp_reports, errors
+from .declaration import SiteDeclaration
 from .csp import REPORT_PATH
 from .decisions import ConsentRequest, WithdrawalRequest
 from .extras import DISTRIBUTION
@@ -38,7 +39,8 @@ class Operation(NamedTuple):
     answers: dict[int, Any] = {}  # status -> struct (or union of structs) of a JSON answer
     errors: tuple[type[errors.GatekeeperError], ...] = ()
     query: tuple[str, ...] = ()  # required query parameters: a site id
-    media: dict[int, str] = {}  # status -> media type of a non-JSON answer
+    optional: dict[str, tuple[str, ...]] = {}  # optional query parameters: their values
+    media: dict[int, str] = {}  # status -> media type(s), space-separated, of a non-JSON answer
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -71,6 +73,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         errors=(errors.UnsupportedMediaType, errors.UnknownSite, errors.RateLimited, errors.BodyTooLarge,
                 errors.InvalidJSON, errors.NotRecorded),
         query=("site",),
+        optional={"decided": ("1", "0")},  # whether the visitor had decided (gatekeeper.shop sets it)
     ),
     ("OPTIONS", REPORT_PATH): Operation("CORS preflight of the Reporting API, from any origin.", media={204: ""}),
     ("GET", "/api/v1/consent/{consent_id}"): Operation(
@@ -102,6 +105,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/gk/{site}/prefs/{lang}.json"): Operation(
         "The preferences layer in one language, fetched on first open.",
         media={200: "application/json", 304: "", 404: "text/plain"},
+    ),
+    ("GET", "/gk/{site}/cookies.json"): Operation(
+        "The site's cookie declaration as data, for tools such as `gatekeeper audit`.",
+        answers={200: SiteDeclaration},
+        # Unknown site: the HTML error page; a path no route takes: the router's plain text.
+        media={404: "text/html text/plain"},
     ),
     ("GET", "/metrics"): Operation("Counters and histograms in Prometheus' text format.", media={200: "text/plain"}),
     ("GET", "/openapi.json"): Operation("This document.", media={200: "application/json"}),
@@ -149,12 +158,17 @@ def _operation(route: Route, method: str, schemas: dict[Any, dict], error_ref: d
     operation: dict[str, Any] = {"summary": summary, "operationId": operation_id}
     parameters = [
         {"name": name, "in": "path", "required": True,
-         "schema": {"type": "integer" if isinstance(convertor, IntegerConvertor) else "string"}}
+         "schema": {"type": "integer"} if isinstance(convertor, IntegerConvertor)
+         else {"type": "string", "enum": site_ids} if name == "site" else {"type": "string"}}
         for name, convertor in route.param_convertors.items()
     ]
     parameters += [
         {"name": name, "in": "query", "required": True, "schema": {"type": "string", "enum": site_ids}}
         for name in (known.query if known else ())
+    ]
+    parameters += [
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string", "enum": list(values)}}
+        for name, values in (known.optional.items() if known else ())
     ]
     if parameters:
         operation["parameters"] = parameters
@@ -171,7 +185,7 @@ def _operation(route: Route, method: str, schemas: dict[Any, dict], error_ref: d
         for status, media in known.media.items():
             responses[str(status)] = {"description": "OK" if status < 300 else "See the summary"}
             if media:
-                responses[str(status)]["content"] = {media: {}}
+                responses[str(status)]["content"] = {kind: {} for kind in media.split()}
         responses.update(_error_answers(known.errors, error_ref))
     operation["responses"] = responses or {"200": {"description": "OK"}}
     return operation

@@ -55,7 +55,7 @@ def test_the_gate_is_told_each_services_url_and_how_to_run_it():
     assert [s["type"] for s in services] == ["gtag", "gtag", "facebook_sdk", "script"]
     assert services[0]["src"] == "https://www.googletagmanager.com/gtag/js?id=G-ECOM12345"
     assert services[2] == {"category": "social", "type": "facebook_sdk", "src": "https://connect.facebook.net/nl_BE/sdk.js",
-                           "id": "1234567890"}
+                           "id": "1234567890", "opts": {"cookie": True, "xfbml": True, "version": "v19.0"}}
     # The CSP allows what the gate loads.
     for service, told in zip([s for s in ecomarket.services if s.category != "necessary"], services):
         origin = re.match(r"https://[^/]+", told["src"]).group(0)
@@ -66,6 +66,7 @@ def test_no_module_but_loaders_knows_a_loader_and_the_gate_knows_no_vendor_url()
     gate = (REPO / "static" / "banner" / "gate.js").read_text("utf-8")
     assert not re.search(r"https?://", gate), "a vendor's URL belongs to its preset"
     assert not re.search(r"'(ga4|google_ads)'", gate), "gate.js runs loaders by how, not by vendor"
+    assert not re.search(r"version: '", gate), "a vendor's settings belong to its preset"
     knowing = {
         str(path.relative_to(REPO)) for path in (REPO / "gatekeeper").rglob("*.py")
         if re.search(r"\b(GA4|GoogleAds|FacebookSDK|GTM)\b[,)]|isinstance\([^)]*\b(GA4|GoogleAds|FacebookSDK|GTM)\b",

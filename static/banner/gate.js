@@ -119,7 +119,7 @@ function addScript(src, init, ready) {
 function loadFacebook(service) {
   const shop = w.fbAsyncInit
   if (loaded.has(service.src)) return
-  w.fbAsyncInit = () => { w.FB.init({ appId: service.id, cookie: true, xfbml: true, version: 'v19.0' }); shop && shop() }
+  w.fbAsyncInit = () => { w.FB.init(Object.assign({ appId: service.id }, service.opts)); shop && shop() }
   addScript(service.src)
 }
 
