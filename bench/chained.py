@@ -22,16 +22,19 @@ def _metric(text: str, name: str) -> float:
 
 
 def server_metrics(ports: list[int]) -> dict:
-    """Summed over the servers: records per commit and head-lock wait per commit."""
-    totals = {"lock": 0.0, "commits": 0.0, "records": 0.0}
+    """Summed over the servers: records per commit, head-lock wait per commit (only commits
+    that took the lock wait for it), commits, and PostgreSQL batches that found the head moved."""
+    totals = {"lock": 0.0, "commits": 0.0, "records": 0.0, "moved": 0.0}
     for port in ports:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
             text = response.read().decode()
         totals["lock"] += _metric(text, "gatekeeper_log_chain_lock_seconds_sum")
         totals["commits"] += _metric(text, "gatekeeper_log_commit_batch_size_count")
         totals["records"] += _metric(text, "gatekeeper_log_commit_batch_size_sum")
+        totals["moved"] += _metric(text, "gatekeeper_log_chain_head_moved_total")
     commits = max(1.0, totals["commits"])
-    return {"batch": totals["records"] / commits, "lock_ms": 1000 * totals["lock"] / commits}
+    return {"batch": totals["records"] / commits, "lock_ms": 1000 * totals["lock"] / commits,
+            "moved": int(totals["moved"]), "commits": int(totals["commits"])}
 
 
 def chain_intact(database_url: str) -> str:

@@ -1,10 +1,14 @@
 """Consent POST throughput and latency: Gatekeeper on SQLite and PostgreSQL next to a bare
 Starlette JSON endpoint, each a uvicorn server process, driven from this process over
-loopback with keep-alive connections. Bounded by request count and by time.
+loopback with keep-alive connections.
 
-    python -m bench [--requests 3000] [--seconds 20] [--connections 32]
+    python -m bench [--rounds 3] [--seconds 5] [--connections 32] [--requests N]
 
-Prints a Markdown table (the README's) and checks that every 201 left its record.
+Every target's servers run for the whole bench; each round drives each target in turn
+for the same time, so the bare endpoint and Gatekeeper see the same machine (a load that
+comes and goes on a shared machine would otherwise favour whichever ran in a quiet
+moment). Prints a Markdown table (the README's), the ratio per round, and checks that
+every 201 left its chained record.
 """
 
 from __future__ import annotations
@@ -117,10 +121,13 @@ async def _bounded(name: str, seconds: float, *connections) -> None:
         raise SystemExit(f"bench: {name}: the server stopped answering ({seconds + 30:.0f} s)") from None
 
 
+async def warm_up(name: str, ports: list[int]) -> None:
+    """80 POSTs per server (20 on each of 4 connections), not counted."""
+    await _bounded(name, 10, *(_connection(port, [20], time.monotonic() + 10, [], []) for port in ports for _ in range(4)))
+
+
 async def drive(name: str, ports: list[int], requests: int, seconds: float, connections: int) -> Result:
     """`connections` spread over the servers on `ports` (one server: all on it)."""
-    warm: list[float] = []
-    await _bounded(name, 10, *(_connection(port, [20], time.monotonic() + 10, warm, []) for port in ports for _ in range(4)))
     latencies: list[float] = []
     statuses: list[int] = []
     budget = [requests]
@@ -131,6 +138,12 @@ async def drive(name: str, ports: list[int], requests: int, seconds: float, conn
     elapsed = time.perf_counter() - began
     ok = sum(1 for s in statuses if s == 201)
     return Result(name, ok, len(statuses) - ok, elapsed, latencies)
+
+
+def combine(rounds: list[Result]) -> Result:
+    first = rounds[0]
+    return Result(first.name, sum(r.answered for r in rounds), sum(r.failed for r in rounds),
+                  sum(r.seconds for r in rounds), [x for r in rounds for x in r.latencies])
 
 
 def count_records(database_url: str) -> int:
@@ -145,31 +158,89 @@ def count_records(database_url: str) -> int:
     return asyncio.run(run())
 
 
-def run_target(name: str, commands: list[list[str]], ports: list[int], workdir: Path, args, env: dict,
-               database_url: str | None) -> Result:
-    """Start one server per command, drive them together, check every 201 left a chained record."""
-    processes = [start(command, port, workdir / f"{name.split()[0].lower()}-{port}.log", env)
-                 for command, port in zip(commands, ports)]
-    try:
-        result = asyncio.run(drive(name, ports, args.requests, args.seconds, args.connections))
-        if database_url is not None:
-            result.notes = chained.server_metrics(ports)
-    finally:
-        for process in processes:
+@dataclass
+class Target:
+    name: str
+    commands: list[list[str]]
+    ports: list[int]
+    env: dict
+    database_url: str | None = None
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    rounds: list[Result] = field(default_factory=list)
+
+    def start(self, workdir: Path) -> None:
+        for command, port in zip(self.commands, self.ports):
+            self.processes.append(start(command, port, workdir / f"{self.name.split()[0].lower()}-{port}.log", self.env))
+        asyncio.run(warm_up(self.name, self.ports))
+
+    def result(self) -> Result:
+        """All rounds together; with a database, what its servers' /metrics and the chain say."""
+        result = combine(self.rounds)
+        if self.database_url is not None:
+            result.notes = chained.server_metrics(self.ports)
+        return result
+
+    def stop(self) -> None:
+        for process in self.processes:
             process.send_signal(signal.SIGINT)  # a clean stop, so a profiled server writes its profile
             process.wait(timeout=30)
-    if database_url is not None:
-        stored = count_records(database_url) - 80 * len(ports)  # the warm-up's records
+        self.processes.clear()
+
+    def check(self, result: Result) -> None:
+        """Every 201 has its record, and every chain is intact."""
+        if self.database_url is None:
+            return
+        stored = count_records(self.database_url) - 80 * len(self.ports)  # the warm-up's records
         if stored != result.answered:
-            raise SystemExit(f"bench: {name}: {result.answered} answered 201 but {stored} records stored")
-        result.notes["chain"] = chained.chain_intact(database_url)
-    return result
+            raise SystemExit(f"bench: {self.name}: {result.answered} answered 201 but {stored} records stored")
+        result.notes["chain"] = chained.chain_intact(self.database_url)
+
+
+def targets(args, workdir: Path, cluster) -> list[Target]:
+    env = {"GATEKEEPER_SECRET_KEYS": secrets.token_hex(16)}
+    found = [Target("bare Starlette JSON endpoint", [bare_command(port := free_port())], [port], {})]
+    sqlite_url = f"sqlite:///{workdir}/consent.db"
+    command = gatekeeper_command(port := free_port(), sqlite_url)
+    if args.profile:
+        command = chained.profiled(command, workdir / "sqlite.prof")
+    found.append(Target("Gatekeeper, SQLite", [command], [port], env, sqlite_url))
+    if cluster is not None:
+        pg_url = cluster.create_database("bench")
+        found.append(Target("Gatekeeper, PostgreSQL", [gatekeeper_command(port := free_port(), pg_url)], [port], env, pg_url))
+        pg_url = cluster.create_database("bench_two")
+        ports = [free_port(), free_port()]
+        found.append(Target("Gatekeeper, PostgreSQL, two server processes", [gatekeeper_command(p, pg_url) for p in ports],
+                            ports, env, pg_url))
+    return found
+
+
+def run(args, workdir: Path, cluster) -> list[Result]:
+    running = targets(args, workdir, cluster)
+    try:
+        for target in running:
+            target.start(workdir)
+        for number in range(1, args.rounds + 1):
+            for target in running:
+                target.rounds.append(asyncio.run(drive(target.name, target.ports, args.requests, args.seconds, args.connections)))
+            bare = running[0].rounds[-1].rate
+            print(f"round {number}: " + ", ".join(f"{t.name} {t.rounds[-1].rate:.0f}/s ({t.rounds[-1].rate / bare:.2f}x)"
+                                                   for t in running), file=sys.stderr)
+        results = [target.result() for target in running]
+    finally:
+        for target in running:
+            target.stop()
+    for target, result in zip(running, results):
+        target.check(result)
+    if args.profile:
+        chained.print_profile(workdir / "sqlite.prof")
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=3000, help="POSTs per target (after 80 warm-up per server)")
-    parser.add_argument("--seconds", type=float, default=20.0, help="time limit per target")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; each drives every target in turn")
+    parser.add_argument("--seconds", type=float, default=5.0, help="time per target per round")
+    parser.add_argument("--requests", type=int, default=10**9, help="at most this many POSTs per target per round")
     parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL targets")
     parser.add_argument("--profile", action="store_true",
@@ -179,39 +250,28 @@ def main() -> None:
     from gatekeeper.pgcluster import Cluster, ClusterUnavailable
 
     workdir = Path(tempfile.mkdtemp(prefix="gatekeeper-bench-"))
-    env = {"GATEKEEPER_SECRET_KEYS": secrets.token_hex(16)}
-    results = [run_target("bare Starlette JSON endpoint", [bare_command(port := free_port())], [port], workdir, args, {}, None)]
-    sqlite_url = f"sqlite:///{workdir}/consent.db"
-    command = gatekeeper_command(port := free_port(), sqlite_url)
-    if args.profile:
-        command = chained.profiled(command, workdir / "sqlite.prof")
-    results.append(run_target("Gatekeeper, SQLite", [command], [port], workdir, args, env, sqlite_url))
-    if args.profile:
-        chained.print_profile(workdir / "sqlite.prof")
+    cluster = None
     if not args.no_postgres:
         try:
             cluster = Cluster.start(fsync=True)
         except ClusterUnavailable as exc:
             print(f"bench: PostgreSQL skipped: {exc}", file=sys.stderr)
-        else:
-            try:
-                pg_url = cluster.create_database("bench")
-                results.append(run_target("Gatekeeper, PostgreSQL", [gatekeeper_command(port := free_port(), pg_url)], [port],
-                                          workdir, args, env, pg_url))
-                pg_url = cluster.create_database("bench_two")
-                ports = [free_port(), free_port()]
-                results.append(run_target("Gatekeeper, PostgreSQL, two server processes",
-                                          [gatekeeper_command(p, pg_url) for p in ports], ports, workdir, args, env, pg_url))
-            finally:
-                cluster.stop()
+    try:
+        results = run(args, workdir, cluster)
+    finally:
+        if cluster is not None:
+            cluster.stop()
 
     bare = results[0].rate
-    print(f"\n{args.connections} connections, up to {args.requests} POSTs or {args.seconds:.0f} s per target, {os.cpu_count()} CPUs\n")
-    print("| target | POSTs | POSTs/s | p50 ms | p99 ms | vs bare | records per commit | head lock ms per commit (with its query) | chain after |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print(f"\n{args.connections} connections, {args.rounds} rounds of {args.seconds:g} s per target, "
+          f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end\n")
+    print("| target | POSTs | POSTs/s | p50 ms | p99 ms | vs bare | records per commit | head lock ms per commit "
+          "(with its query) | head moved by the other server | chain after |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         n = r.notes
-        extra = f"{n['batch']:.1f} | {n['lock_ms']:.2f} | {n['chain']}" if n else "– | – | –"
+        extra = (f"{n['batch']:.1f} | {n['lock_ms']:.2f} | {n['moved']} of {n['commits']} commits | {n['chain']}"
+                 if n else "– | – | – | –")
         print(f"| {r.name} | {r.answered} | {r.rate:.0f} | {r.percentile(50):.1f} | {r.percentile(99):.1f} | "
               f"{r.rate / bare:.2f}x | {extra} |" + (f" ({r.failed} failed)" if r.failed else ""))
 

@@ -4,7 +4,7 @@ policies with a fresh nonce), each a uvicorn process with the same options, driv
 alternately from this process over loopback keep-alive connections. Each server's own CPU
 time per GET (from /proc) is reported too: it does not depend on the shared client.
 
-    python -m bench shop [--requests 2000] [--seconds 15] [--connections 16] [--rounds 10]
+    python -m bench shop [--requests 6000] [--seconds 15] [--connections 16] [--rounds 10]
 
 Visitors are 500 returning ones with a signed decision granting analytics (and a _ga
 cookie), cycled. On a shared machine one round can be slowed by anything, so the rounds
@@ -91,7 +91,7 @@ async def drive(name: str, port: int, cookies: list[bytes], args, pid: int) -> R
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench shop", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="GETs per target and round")
+    parser.add_argument("--requests", type=int, default=6000, help="GETs per target and round")
     parser.add_argument("--seconds", type=float, default=15.0, help="time limit per target and round")
     parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
     parser.add_argument("--rounds", type=int, default=10, help="rounds per target, in alternating order")

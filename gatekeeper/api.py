@@ -29,7 +29,7 @@ from .decisions import (
     language_for,
     refusal,
 )
-from .hosts import is_own_origin
+from .hosts import is_own_origin, request_scheme
 from .sites import Site, known_site
 from .tokens import ConsentToken
 from .visitors import coarse_agent, truncate_ip
@@ -45,7 +45,7 @@ class JSON(JSONResponse):
 def _own_origin(request: Request, origin: str | None) -> bool:
     """An origin on a host this server is configured to answer for (hosts.py), never one
     taken from the request's own Host header."""
-    return is_own_origin(origin, request.app.state.allowed_hosts, request.url.scheme)
+    return is_own_origin(origin, request.app.state.allowed_hosts, request_scheme(request.scope))
 
 
 def _may_act_for(request: Request, site: Site, origin: str | None) -> bool:
@@ -89,9 +89,12 @@ async def _body(request: Request) -> bytes:
 
 
 def _cors(response: Response, origin: str) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Allow-Credentials"] = "true"
-    response.headers["Vary"] = "Origin"
+    """For a response that has none of these headers yet (every answer here is new)."""
+    response.raw_headers += [
+        (b"access-control-allow-origin", origin.encode("latin-1")),
+        (b"access-control-allow-credentials", b"true"),
+        (b"vary", b"Origin"),
+    ]
     return response
 
 
@@ -129,7 +132,7 @@ async def _append(request: Request, record: ConsentRecord) -> None:
         await request.app.state.consent_log.append(record)
     except Exception:
         raise errors.NotRecorded("the decision could not be recorded; nothing was stored, please try again") from None
-    metrics.decisions.labels(record.site, record.action, record.source).inc()
+    metrics.decision_recorded(record.site, record.action, record.source)
 
 
 async def post_consent(request: Request) -> Response:

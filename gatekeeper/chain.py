@@ -35,7 +35,7 @@ _encode = msgspec.json.encode
 def utc_text(moment: datetime) -> str:
     if moment.tzinfo is None:  # SQLite hands back naive datetimes; every time in the log is UTC
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def canonical_record(site: str, seq: int, fields: Mapping) -> bytes:

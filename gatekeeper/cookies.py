@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from .hosts import request_hostname, request_scheme
 from .sites import Site, pattern_regex
 
 if TYPE_CHECKING:
@@ -44,11 +45,11 @@ def domain_within(host: str, site: Site) -> str | None:
 
 
 def cookie_domain(request: Request, site: Site) -> str | None:
-    return domain_within(request.url.hostname or "", site)
+    return domain_within(request_hostname(request.scope), site)
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    return request_scheme(request.scope) == "https"
 
 
 # RFC 6265 cookie-name characters; a name the browser sent outside them is left alone.

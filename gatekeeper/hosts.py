@@ -5,6 +5,7 @@ rebinding makes any name point here."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from .settings import Settings
@@ -40,5 +41,33 @@ def is_own_origin(origin: str | None, patterns: Iterable[str], scheme: str) -> b
     origins may act)."""
     if not origin:
         return False
+    origin_scheme, host = _split_origin(origin)
+    return origin_scheme == scheme and host_matches(host, patterns)
+
+
+@lru_cache(maxsize=1024)
+def _split_origin(origin: str) -> tuple[str, str]:
+    """(scheme, host name) of an Origin header: a handful of distinct values, one per request."""
     parts = urlsplit(origin)
-    return parts.scheme == scheme and host_matches(parts.hostname or "", patterns)
+    return parts.scheme, parts.hostname or ""
+
+
+def request_scheme(scope) -> str:
+    """The request's scheme as the ASGI scope has it (after a trusted proxy's headers),
+    what Starlette's `request.url.scheme` says, without building the URL."""
+    return scope.get("scheme", "http")
+
+
+def request_hostname(scope) -> str:
+    """The request's host name (no port), what Starlette's `request.url.hostname` says,
+    without building the URL on every request."""
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return _hostname(value.decode("latin-1"))
+    server = scope.get("server")
+    return _hostname(server[0]) if server else ""
+
+
+@lru_cache(maxsize=1024)
+def _hostname(host: str) -> str:
+    return urlsplit(f"//{host}").hostname or ""

@@ -7,6 +7,8 @@ actions, sources, error codes and outcomes, all from fixed vocabularies.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,9 +36,26 @@ chain_lock_seconds = Histogram(
     "chain linear when several servers share one database.",
     buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
 )
+chain_head_moved = Counter(
+    "gatekeeper_log_chain_head_moved",
+    "PostgreSQL: batches that found their site's chain head moved by another server since this one "
+    "last wrote it, so nothing was written and the batch was chained again under the heads' row lock.",
+)
 write_failures = Counter(
     "gatekeeper_log_write_failures", "Consent-log commits that failed; each of their records was answered 503."
 )
+
+
+@lru_cache(maxsize=1024)
+def _decisions_of(site: str, action: str, source: str):
+    return decisions.labels(site, action, source)
+
+
+def decision_recorded(site: str, action: str, source: str) -> None:
+    """Counts one committed decision (the labelled counter looked up once per combination)."""
+    _decisions_of(site, action, source).inc()
+
+
 bundle_requests = Counter(
     "gatekeeper_bundle_requests", "Bundle requests by site and outcome: full (200) or not_modified (304).",
     ["site", "outcome"],

@@ -1,0 +1,54 @@
+"""The PostgreSQL writer's one-statement path: a batch extends the head this server left
+without a lock round trip, and when another server moved that head meanwhile nothing is
+written by it and the batch is chained again under the row lock, the chain still linear."""
+
+import asyncio
+
+from prometheus_client import REGISTRY
+from test_verify import ecomarket, row, verify
+
+from gatekeeper.chain_store import PostgresStore
+from gatekeeper.db import async_url, create_engine, migrate
+
+
+def _moved() -> float:
+    return REGISTRY.get_sample_value("gatekeeper_log_chain_head_moved_total") or 0.0
+
+
+def _batch(first: int, count: int) -> list:
+    return [("consent", row(i, "ecomarket")) for i in range(first, first + count)]
+
+
+def test_a_batch_after_another_server_moved_the_head_is_chained_after_it(postgres_cluster):
+    url = postgres_cluster.create_database("known_head")
+
+    async def run():
+        engine = create_engine(url)
+        await migrate(engine)
+        await engine.dispose()
+        one, other = PostgresStore(async_url(url)), PostgresStore(async_url(url))
+        await one.open()
+        await other.open()
+        try:
+            first = await one.write(_batch(0, 3))  # no head known yet: under the lock
+            assert [at.seq for at in first.values()] == [1, 2, 3]
+            waited = one.timings.lock_wait
+            second = await one.write(_batch(3, 3))  # its own head: one statement, no lock query
+            assert [at.seq for at in second.values()] == [4, 5, 6]
+            assert second[0].prev_hash == first[2].record_hash
+            assert one.timings.lock_wait == waited  # the lock's query did not run
+            assert (await other.write(_batch(6, 2)))[0].seq == 7  # the other server: under the lock
+            moved = _moved()
+            third = await one.write(_batch(8, 2))  # its known head (6) is stale now
+            assert _moved() == moved + 1
+            assert [at.seq for at in third.values()] == [9, 10]
+        finally:
+            await one.close()
+            await other.close()
+
+    asyncio.run(run())
+    rows = ecomarket(url)
+    assert [r["seq"] for r in rows] == list(range(1, 11))
+    assert [r["consent_id"] for r in rows] == [row(i, "ecomarket")["consent_id"] for i in range(10)]
+    result = verify(url)
+    assert result.exit_code == 0, result.output
