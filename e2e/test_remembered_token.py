@@ -52,6 +52,8 @@ def test_a_planted_cookie_differing_from_the_remembered_one_is_refused(server, c
     wait_for_banner(page)
     choose(page, "accept")
     assert remembered(page)
+    page.wait_for_load_state("networkidle", timeout=5_000)
+    tracker_log.settle(page)  # the accept's own tags (GA, the Facebook SDK) are done before the mark
 
     unseen_by_server(context)
     plant(context, server, junk_grant_all())  # over the genuine one: same name, host and path
