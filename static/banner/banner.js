@@ -191,11 +191,11 @@ function rest() {
 }
 
 // With no consent cookie at all the visitor is undecided for sure: only the first layer's
-// DOM is built, in the bundle's own task, so the banner is in the page's next paint and no
-// task of the bundle is long on a slow phone (its focus waits for that paint: show). A
-// cookie is believed only once its signature is checked (ready).
+// DOM is built, as soon as the cookie store has answered, so the banner is in the page's
+// next paint and no task of the bundle is long on a slow phone (its focus waits for that
+// paint: show). A cookie is believed only once its signature is checked (ready).
 async function start() {
-  const unsigned = !doc.cookie.includes(COOKIE + '=')
+  const unsigned = !(await cookies).length
   if (unsigned) show(true)
   await ready
   if (!unsigned && !decision) show(true)
