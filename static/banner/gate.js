@@ -267,7 +267,10 @@ const gatekeeper = w.gatekeeper = {
   allows,
 }
 
+// The parser adds a page node by node (a record each): for many records, one search of the
+// document costs less than one per node; the search finds only what is still held.
 new MutationObserver((records) => {
+  if (records.length > 9) return activateWithin(doc)
   for (const r of records) r.addedNodes.forEach(activateWithin)
 }).observe(doc.documentElement, { childList: true, subtree: true })
 
