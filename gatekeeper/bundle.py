@@ -179,6 +179,13 @@ def _inline_safe(code: str) -> str:
     return _ENDS_SCRIPT.sub(lambda m: "<\\" + m[1], code).translate(_LINE_SEPARATORS)
 
 
+# V8's explicit compile hint (Chrome 136+; https://v8.dev/blog/explicit-compile-hints): all
+# functions are compiled with the script, off the main thread while it streams in, instead
+# of each on its first call inside the bundle's tasks (measured: fewer slowed loads with a
+# bundle task over 50 ms). Only a comment, and only at the very top; other engines skip it.
+COMPILE_HINT = "//# allFunctionsCalledOnLoad\n"
+
+
 def _shown(first: str, prefs: str, config: str) -> str:
     """Everything a visitor in one language can be shown, the sha256 of which each record
     carries: the first layer, the preferences layer and the public config (categories,
@@ -204,7 +211,7 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
             f'(()=>{{"use strict";const CONFIG={config},KEYS={keys},MARKUP={_json(markup)},CSS={_json(css)},'
             f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code}}})();\n"
         )
-        return Asset.of(_inline_safe(_minified_js(source)).encode("utf-8"))
+        return Asset.of((COMPILE_HINT + _inline_safe(_minified_js(source))).encode("utf-8"))
 
     asset = script(first)
     shown = {lang: _shown(first[lang], prefs[lang], config) for lang in site.languages}
