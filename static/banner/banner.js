@@ -1,16 +1,20 @@
 // Gatekeeper banner: the consent dialog in an open shadow root on <gatekeeper-banner>.
 // It only produces decisions (through the gate's decide/withdraw) and loads no tag itself.
 
-let host, root, prefsMarkup, returnFocus, control, sheet
+let host, root, prefsMarkup, returnFocus, control
 
 const $ = (selector) => root.querySelector(selector)
 const inPrefs = () => !$('[data-layer=prefs]').hidden
 
-// One constructed stylesheet serves the banner and the settings control.
+// One constructed stylesheet serves the banner and the settings control (so every visit
+// needs it). It is parsed here, in the bundle's first task, while the cookie store is
+// asked: the task that then builds the banner stays short on a slow phone.
+const sheet = new CSSStyleSheet()
+sheet.replaceSync(CSS)
+
 function shadow(tag, html, delegatesFocus) {
   const el = doc.createElement(tag)
   const r = el.attachShadow({ mode: 'open', delegatesFocus })
-  if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS)
   r.adoptedStyleSheets = [sheet]
   r.innerHTML = html
   return [el, r]
