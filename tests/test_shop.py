@@ -115,10 +115,28 @@ def test_nonces_are_never_reused_not_even_by_a_forked_worker(guard):
 
 def test_script_tag_carries_the_nonce_and_in_enforce_mode_asks_for_the_reload(guard):
     consent = guard.consent("")
-    assert consent.script_tag() == f'<script src="/gk/ecomarket.js" nonce="{consent.csp_nonce}" async></script>'
+    assert consent.script_tag("nl") == f'<script src="/gk/ecomarket.js?lang=nl" nonce="{consent.csp_nonce}" async></script>'
     assert consent.script_tag().__html__() == consent.script_tag()  # templates insert it as markup
     enforce = Guard(site="ecomarket", sites_dir=str(SITES_DIR), keys=KEYS, csp="enforce")
     assert " data-gk-reload " in enforce.consent("").script_tag()
+
+
+def test_script_tag_loads_the_bundle_of_the_pages_language_only(guard, tmp_path):
+    consent = guard.consent("")
+    src = lambda tag: re.search(r'src="([^"]+)"', tag)[1]  # noqa: E731
+    assert src(consent.script_tag("de-BE")) == "/gk/ecomarket.js?lang=de"  # a language tag's primary language
+    assert src(consent.script_tag("FR")) == "/gk/ecomarket.js?lang=fr"
+    # A language the site does not offer shows the site's first, as the every-language bundle would.
+    assert src(consent.script_tag("es")) == "/gk/ecomarket.js?lang=nl"
+    consent.language = "en-GB"  # what a framework knows (Django's active language)
+    assert src(consent.script_tag()) == "/gk/ecomarket.js?lang=en"
+    assert src(consent.script_tag("de")) == "/gk/ecomarket.js?lang=de"  # the template's word wins
+    # Only a page of unknown language on a site of several gets every language's banner.
+    assert src(guard.consent("").script_tag()) == "/gk/ecomarket.js"
+    site = (SITES_DIR / "locomail.toml").read_text().replace('languages = ["nl", "en"]', 'languages = ["en"]')
+    (tmp_path / "locomail.toml").write_text(site)
+    single = Guard(site="locomail", sites_dir=str(tmp_path), keys=KEYS)
+    assert src(single.consent("").script_tag()) == "/gk/locomail.js?lang=en"
 
 
 # --- purge -------------------------------------------------------------------------------

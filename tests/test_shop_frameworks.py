@@ -49,7 +49,8 @@ def django_client():
     if not settings.configured:
         settings.configure(
             DEBUG=False, ALLOWED_HOSTS=["www.ecomarket.be", "testserver"], ROOT_URLCONF=urls, GATEKEEPER=OPTIONS,
-            MIDDLEWARE=["gatekeeper.shop.django.ConsentMiddleware"],
+            MIDDLEWARE=["gatekeeper.shop.django.ConsentMiddleware", "django.middleware.locale.LocaleMiddleware"],
+            LANGUAGE_CODE="en-us", LANGUAGES=[("en", "English"), ("de", "Deutsch")],
             TEMPLATES=[{
                 "BACKEND": "django.template.backends.django.DjangoTemplates",
                 "OPTIONS": {"context_processors": ["gatekeeper.shop.django.consent"],
@@ -67,7 +68,10 @@ def test_django_template_sees_the_consent_and_the_response_gets_both_policies(dj
     response = django_client.get("/page")
     allowed, nonce, tag = response.content.decode().split(" ", 2)
     assert allowed == "analytics"
-    assert tag == f'<script src="/gk/ecomarket.js" nonce="{nonce}" async></script>'  # not escaped
+    # The bundle of the page's language: Django's (LANGUAGE_CODE "en-us" here), not escaped.
+    assert tag == f'<script src="/gk/ecomarket.js?lang=en" nonce="{nonce}" async></script>'
+    german = django_client.get("/page", HTTP_ACCEPT_LANGUAGE="de-BE,de;q=0.9")  # LocaleMiddleware's choice
+    assert 'src="/gk/ecomarket.js?lang=de"' in german.content.decode()
     policy = response.headers["Content-Security-Policy"]
     assert policy.startswith("frame-ancestors 'none', script-src 'self' " + f"'nonce-{nonce}'")
     assert "https://*.googleadservices.com" not in response.headers["Content-Security-Policy-Report-Only"]

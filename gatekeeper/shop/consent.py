@@ -56,7 +56,7 @@ class Consent:
     None, and then nothing but `necessary` is allowed.
     """
 
-    __slots__ = ("site", "token", "gpc", "cookies", "granted", "answer", "_guard", "_nonce")
+    __slots__ = ("site", "token", "gpc", "cookies", "granted", "answer", "language", "_guard", "_nonce")
 
     def __init__(self, guard: Guard, token: ConsentToken | None, gpc: bool, cookies: str = "") -> None:
         self.site: Site = guard.site
@@ -67,6 +67,8 @@ class Consent:
         self.answer = guard.answer(token)
         # The optional categories this visitor granted (none while undecided), site order.
         self.granted: tuple[str, ...] = self.answer.granted
+        # The page's language when the framework knows it (Django's active language).
+        self.language: str | None = None
         self._guard = guard
         self._nonce: str | None = None
 
@@ -97,10 +99,12 @@ class Consent:
     def consent_id(self) -> str | None:
         return self.token.id if self.token else None
 
-    def script_tag(self) -> Html:
-        """Gatekeeper's tag with this response's nonce; in "enforce" mode it also asks the
-        bundle to reload after a choice that grants more (a sent CSP cannot widen)."""
-        return Html(self.csp_nonce.join(self._guard.script_tag))  # the nonce is hex: nothing to escape
+    def script_tag(self, lang: str | None = None) -> Html:
+        """Gatekeeper's tag with this response's nonce, for a page in `lang` (or the
+        language the framework knows), so it loads that language's bundle only; in
+        "enforce" mode it also asks the bundle to reload after a choice that grants more
+        (a sent CSP cannot widen)."""
+        return Html(self.csp_nonce.join(self._guard.tag(lang or self.language)))  # the nonce is hex: nothing to escape
 
     def __repr__(self) -> str:
         return f"<Consent {self.site.id} granted={list(self.granted) if self.token else None} gpc={self.gpc}>"
@@ -169,10 +173,26 @@ class Guard:
         self.mode = csp
         src = html.escape(f"{self.site.csp.gatekeeper or ''}/gk/{self.site.id}.js")
         reload = " data-gk-reload" if csp == "enforce" else ""
-        self.script_tag = (f'<script src="{src}" nonce="', f'"{reload} async></script>')
+        # The tag around its nonce: per language of the site, the bundle with that language's
+        # banner only (?lang=); with every language (None) only for a page of unknown language.
+        self._tags = {
+            lang: (f'<script src="{src}{query}" nonce="', f'"{reload} async></script>')
+            for lang, query in [(None, ""), *((lang, f"?lang={lang}") for lang in self.site.languages)]
+        }
         self.policy = Policy(self.site, report_uri)
         # One Answer per decision state: at most two per subset of the site's categories.
         self._answers: dict[tuple[tuple[str, ...], bool], Answer] = {}
+
+    def tag(self, language: str | None) -> tuple[str, str]:
+        """The script tag, split around its nonce, for a page in `language` (a language tag
+        such as "de-BE"): the bundle of that language, or of the site's first one when the
+        site does not offer it (the banner the every-language bundle would show there too).
+        A site with one language always gets its one-language bundle."""
+        languages = self.site.languages
+        if language is None:
+            return self._tags[languages[0] if len(languages) == 1 else None]
+        primary = language.replace("_", "-").split("-")[0].lower()
+        return self._tags.get(primary) or self._tags[languages[0]]
 
     def answer(self, token: ConsentToken | None) -> Answer:
         key = (token.granted, True) if token is not None else ((), False)

@@ -15,6 +15,7 @@ from http.cookies import Morsel
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
+from django.utils import translation
 
 from .consent import Consent, Guard
 
@@ -60,5 +61,10 @@ class ConsentMiddleware:
 
 
 def consent(request) -> dict[str, Consent | None]:
-    """Context processor: `gatekeeper` in every template rendered with a request."""
-    return {"gatekeeper": getattr(request, "gatekeeper", None)}
+    """Context processor: `gatekeeper` in every template rendered with a request. Its
+    `script_tag` loads the bundle of the page's language: LocaleMiddleware's choice for
+    this request, else Django's active language (LANGUAGE_CODE)."""
+    found = getattr(request, "gatekeeper", None)
+    if found is not None and found.language is None:
+        found.language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language()
+    return {"gatekeeper": found}

@@ -13,8 +13,17 @@ function shadow(tag, html, delegatesFocus) {
   if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS)
   r.adoptedStyleSheets = [sheet]
   r.innerHTML = html
-  doc.body.appendChild(el)
   return [el, r]
+}
+
+// In the <head> the bundle may run before the parser has made <body>: what it built goes
+// into the body the moment that exists (a mutation of <html>, seen before the parser's
+// task ends), so the banner is in the page's first paint; then `then` runs.
+function attach(el, then) {
+  const go = () => { doc.body.appendChild(el); then && then() }
+  if (doc.body) return go()
+  const watch = new MutationObserver(() => doc.body && (watch.disconnect(), go()))
+  watch.observe(doc.documentElement, { childList: true })
 }
 
 // The bundle's own "cookie settings" control, shown whenever the banner is closed:
@@ -26,7 +35,7 @@ function settings() {
   el.hidden = host && !host.hidden
   r.firstChild.textContent = CONFIG.label[lang]
   r.firstChild.onclick = show
-  control = el
+  attach(control = el)
 }
 
 // Links to Gatekeeper's own pages resolve against the bundle's origin, not the shop's.
@@ -54,12 +63,14 @@ const focusDialog = () => $('[role=dialog]').focus({ preventScroll: true })
 // because focusing forces a layout of the whole shop page, which would otherwise run
 // inside the bundle's own task (a long task on slow phones). The banner is usable at once.
 function show(first) {
-  if (!host) build()
+  const fresh = !host
+  if (fresh) build()
   if (host.hidden !== false) returnFocus = doc.activeElement
   host.hidden = false
   if (control) control.hidden = true
   layer(false)
-  first === true ? requestAnimationFrame(() => setTimeout(focusDialog)) : focusDialog()
+  const focus = first === true ? () => requestAnimationFrame(() => setTimeout(focusDialog)) : focusDialog
+  fresh ? attach(host, focus) : focus()
   if (decision) openPrefs()
 }
 
@@ -180,15 +191,14 @@ function rest() {
 }
 
 // With no consent cookie at all the visitor is undecided for sure: only the first layer's
-// DOM is built, in the bundle's own task, so the banner is in the page's next paint and no
-// task of the bundle is long on a slow phone (its focus waits for that paint: show). A
-// cookie is believed only once its signature is checked (ready).
+// DOM is built, as soon as the cookie store has answered, so the banner is in the page's
+// next paint and no task of the bundle is long on a slow phone (its focus waits for that
+// paint: show). A cookie is believed only once its signature is checked (ready).
 async function start() {
-  const unsigned = !doc.cookie.includes(COOKIE + '=')
+  const unsigned = !(await cookies).length
   if (unsigned) show(true)
   await ready
   if (!unsigned && !decision) show(true)
   w.scheduler && scheduler.yield ? scheduler.yield().then(rest) : setTimeout(rest)
 }
-if (doc.body) start()
-else doc.addEventListener('DOMContentLoaded', start)
+start()

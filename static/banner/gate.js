@@ -51,11 +51,18 @@ function remember(token) {
   return token
 }
 
-async function storedDecision() {
-  const values = new Set(doc.cookie.split('; ').filter((p) => p.startsWith(COOKIE + '=')))
+// The consent cookie's values. A page's first document.cookie is a synchronous round trip
+// to the browser's cookie store (2-64 ms measured during a page load, all of it a stall in
+// the bundle's task); where there is a cookieStore it answers in a task of its own.
+const cookies = w.cookieStore
+  ? cookieStore.getAll(COOKIE).then((list) => list.map((c) => c.value), () => [])
+  : Promise.resolve(doc.cookie.split('; ').filter((p) => p.startsWith(COOKIE + '=')).map((p) => p.slice(COOKIE.length + 1)))
+
+async function storedDecision(found) {
+  const values = new Set(found)
   if (values.size !== 1) return null // a first visit: no exception thrown on the way
   try {
-    const token = [...values][0].slice(COOKIE.length + 1)
+    const token = [...values][0]
     const [data, sig] = token.split('.')
     const p = JSON.parse(b64(data))
     if (p.v === FORMAT && p.site === CONFIG.site && p.rev === CONFIG.revision && (p.iat + CONFIG.consent_days * 86400) * 1e3 > Date.now()) {
@@ -192,11 +199,9 @@ function apply(next) {
   const before = optional.filter(allows).join()
   decision = next
   consentUpdate()
+  if (next) release() // before reading document.cookie below: the tags do not wait for it
   for (const c of optional) if (!allows(c)) deleteCookies(c)
-  if (next) {
-    release()
-    emit('consent', next)
-  }
+  if (next) emit('consent', next)
   const granted = optional.filter(allows)
   // For GTM triggers: on load from the cookie, after each decision and after a withdrawal.
   w.dataLayer.push({ event: 'gatekeeper_consent', gatekeeper_categories: granted })
@@ -262,9 +267,12 @@ const gatekeeper = w.gatekeeper = {
   allows,
 }
 
+// The parser adds a page node by node (a record each): for many records, one search of the
+// document costs less than one per node; the search finds only what is still held.
 new MutationObserver((records) => {
+  if (records.length > 9) return activateWithin(doc)
   for (const r of records) r.addedNodes.forEach(activateWithin)
 }).observe(doc.documentElement, { childList: true, subtree: true })
 
-// The banner waits for this: a return visit releases its tags with no round trip.
-const ready = storedDecision().then((stored) => stored && !decision && apply(stored))
+// The banner waits for this: a return visit releases its tags with no network round trip.
+const ready = cookies.then(storedDecision).then((stored) => stored && !decision && apply(stored))
