@@ -1,6 +1,8 @@
 """Consent POST throughput and latency: Gatekeeper on SQLite and PostgreSQL next to a bare
 Starlette JSON endpoint, each a uvicorn server process, driven from this process over
-loopback with keep-alive connections.
+loopback with keep-alive connections. The bare endpoint runs twice: under uvicorn as it
+comes (the ratios' baseline) and under gatekeeper serve's HTTP protocol, which sends each
+answer in one piece (the second ratio: what is left when both have that protocol).
 
     python -m bench [--rounds 3] [--seconds 5] [--connections 32] [--requests N]
 
@@ -70,6 +72,11 @@ def gatekeeper_command(port: int, database_url: str) -> list[str]:
 def bare_command(port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning", "--no-server-header", "--no-access-log", "--app-dir", str(REPO)]
+
+
+def bare_one_send_command(port: int) -> list[str]:
+    """The same endpoint under gatekeeper serve's HTTP protocol (each answer in one send)."""
+    return [sys.executable, "-m", "bench.bare", str(port)]
 
 
 @dataclass
@@ -198,7 +205,9 @@ class Target:
 
 def targets(args, workdir: Path, cluster) -> list[Target]:
     env = {"GATEKEEPER_SECRET_KEYS": secrets.token_hex(16)}
-    found = [Target("bare Starlette JSON endpoint", [bare_command(port := free_port())], [port], {})]
+    found = [Target("bare Starlette JSON endpoint", [bare_command(port := free_port())], [port], {}),
+             Target("bare endpoint, one send per answer (as gatekeeper serve)", [bare_one_send_command(port := free_port())],
+                    [port], {"PYTHONPATH": str(REPO)})]
     sqlite_url = f"sqlite:///{workdir}/consent.db"
     command = gatekeeper_command(port := free_port(), sqlite_url)
     if args.profile:
@@ -265,15 +274,16 @@ def main() -> None:
     bare = results[0].rate
     print(f"\n{args.connections} connections, {args.rounds} rounds of {args.seconds:g} s per target, "
           f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end\n")
-    print("| target | POSTs | POSTs/s | p50 ms | p99 ms | vs bare | records per commit | head lock ms per commit "
-          "(with its query) | head moved by the other server | chain after |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    one_send = results[1].rate
+    print("| target | POSTs | POSTs/s | p50 ms | p99 ms | vs bare | vs bare, one send | records per commit | head lock ms "
+          "per commit (with its query) | head moved by the other server | chain after |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         n = r.notes
         extra = (f"{n['batch']:.1f} | {n['lock_ms']:.2f} | {n['moved']} of {n['commits']} commits | {n['chain']}"
                  if n else "– | – | – | –")
         print(f"| {r.name} | {r.answered} | {r.rate:.0f} | {r.percentile(50):.1f} | {r.percentile(99):.1f} | "
-              f"{r.rate / bare:.2f}x | {extra} |" + (f" ({r.failed} failed)" if r.failed else ""))
+              f"{r.rate / bare:.2f}x | {r.rate / one_send:.2f}x | {extra} |" + (f" ({r.failed} failed)" if r.failed else ""))
 
 
 if __name__ == "__main__":

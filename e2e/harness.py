@@ -7,10 +7,13 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from gatekeeper.audit.network import CONSENT_API, TrackerLog, route_trackers
 from gatekeeper.cookies import COOKIE_NAME, ESSENTIAL_COOKIES, ESSENTIAL_STORAGE_KEYS  # noqa: F401 (the tests import them here)
@@ -73,6 +76,14 @@ def wait_for_banner(page: Page, timeout: float = 5_000) -> None:
     page.locator(DIALOG).first.wait_for(state="visible", timeout=timeout)
 
 
+def wait_for_banner_focus(page: Page, timeout: float = 5_000) -> None:
+    """Until the banner has taken focus: on page load the bundle focuses it only after the
+    first paint (banner.js show), so a key pressed before then may land elsewhere, and
+    focus set before then is taken back."""
+    page.wait_for_function("() => document.activeElement && document.activeElement.localName === 'gatekeeper-banner'",
+                           timeout=timeout)
+
+
 def banner_visible(page: Page) -> bool:
     return page.locator(f"{DIALOG}:visible").count() > 0
 
@@ -81,17 +92,48 @@ def decision(page: Page) -> dict | None:
     return page.evaluate("() => window.gatekeeper ? window.gatekeeper.decision : undefined")
 
 
+def wait_for_decision(page: Page, where: str = "", timeout: float = 5_000) -> dict:
+    """The decision the gate read from the cookie, once it has: it verifies the token
+    (WebCrypto) after the page's load event may already have fired."""
+    try:
+        page.wait_for_function("() => window.gatekeeper && window.gatekeeper.decision", timeout=timeout)
+    except PlaywrightTimeoutError:
+        raise AssertionError(f"{where or page.url}: no decision read from the cookie within {timeout / 1000:.0f}s") from None
+    return decision(page)
+
+
 def is_consent_post(response) -> bool:
     return urlsplit(response.url).path == CONSENT_API and response.request.method == "POST"
 
 
+@contextmanager
+def deciding(page: Page) -> Iterator:
+    """Around what makes a decision on `page` (a click, a key): on leaving, the consent API
+    has answered 201 (`.value` is that response) and the bundle has applied the answer.
+
+    The bundle applies it (tags, storage, window.gatekeeper.decision) only after it has
+    read it, which may be later than Playwright's "response received": its
+    gatekeeper:consent event says when it has (the tags it grants requested, the token
+    remembered, the decision set)."""
+    applied = page.evaluate_handle(
+        "() => { const s = { done: false }; addEventListener('gatekeeper:consent', () => { s.done = true }, { once: true }); return s }"
+    )
+    with page.expect_response(is_consent_post, timeout=5_000) as answer:
+        yield answer
+    response = answer.value
+    assert response.status == 201, f"consent POST answered {response.status}: {response.text()}"
+    page.wait_for_function("s => s.done", arg=applied, timeout=5_000)
+    applied.dispose()
+
+
 def choose(page: Page, action: str, categories: tuple[str, ...] = ()) -> dict:
-    """Make a decision through the banner and return the API's answer.
+    """Make a decision through the banner and return the API's answer, once the page has
+    applied it (see deciding).
 
     action: "accept" or "reject" (first layer), or "save" (preferences with `categories`
     ticked).
     """
-    with page.expect_response(is_consent_post, timeout=5_000) as answer:
+    with deciding(page) as answer:
         if action in ("accept", "reject"):
             page.locator(f"{BANNER} button[data-gk={action}]").click(timeout=5_000)
         elif action == "save":
@@ -101,9 +143,7 @@ def choose(page: Page, action: str, categories: tuple[str, ...] = ()) -> dict:
             page.locator(f"{BANNER} button[data-gk=save]").click(timeout=5_000)
         else:
             raise ValueError(action)
-    response = answer.value
-    assert response.status == 201, f"consent POST answered {response.status}: {response.text()}"
-    return response.json()
+    return answer.value.json()
 
 
 def open_preferences(page: Page) -> None:

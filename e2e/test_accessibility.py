@@ -16,9 +16,11 @@ from .harness import (
     SITE_LANGUAGES,
     SITES,
     banner_visible,
+    deciding,
     decision,
     open_demo,
     wait_for_banner,
+    wait_for_banner_focus,
 )
 
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text("utf-8")
@@ -92,6 +94,7 @@ def test_22_keyboard_reaches_every_control_and_escape_never_grants(site, server,
     wait_for_banner(page)
     dialog = page.locator(f"{BANNER} [role=dialog]")
     assert dialog.get_attribute("aria-labelledby") == "gk-title"
+    wait_for_banner_focus(page)  # taken after the first paint, maybe after the load event
     assert focused(page) == "banner:div@dialog", "focus starts in the banner"
 
     # Escape on the first layer: still asking, nothing sent.
@@ -111,12 +114,12 @@ def test_22_keyboard_reaches_every_control_and_escape_never_grants(site, server,
     assert page.locator(f'{BANNER} input[data-category="{first}"]').is_checked()
     page.keyboard.press("Escape")  # back to the first layer: a ticked box is not a decision
     page.locator(f"{BANNER} [data-layer=first]").wait_for(state="visible")
-    page.wait_for_timeout(200)
+    tracker_log.settle(page)  # a POST the Escape caused would be on its way by now
     assert banner_visible(page) and posts == [] and decision(page) is None
     records_before = server.last_rowid()
 
     tab_until(page, "banner:button[reject]")
-    with page.expect_response(lambda r: "/api/v1/consent" in r.url):
+    with deciding(page):  # and applied, or it would close the banner the control reopens below
         page.keyboard.press("Enter")
     assert len(posts) == 1 and server.last_rowid() == records_before + 1
 
@@ -129,9 +132,8 @@ def test_22_keyboard_reaches_every_control_and_escape_never_grants(site, server,
     page.keyboard.press("Escape")
     page.locator("gatekeeper-settings button").wait_for(state="visible")
     assert focused(page) == "settings:button", "focus returns to the control"
-    page.wait_for_timeout(200)
-    assert len(posts) == 1 and server.last_rowid() == records_before + 1
     tracker_log.settle(page)
+    assert len(posts) == 1 and server.last_rowid() == records_before + 1
     assert tracker_log.trackers() == [], tracker_log.describe()
 
 

@@ -22,6 +22,7 @@ from .harness import (
     open_demo,
     same_site_links,
     wait_for_banner,
+    wait_for_decision,
 )
 from .server import REPO, Server
 
@@ -37,11 +38,9 @@ def reject(page, server, site):
 
 def assert_refusal_holds(page, tracker_log, where):
     """The page ran with the stored refusal: no banner, everything refused, no tracker."""
-    page.wait_for_function("() => window.gatekeeper !== undefined", timeout=5_000)
+    current = wait_for_decision(page, where)  # read from the cookie once its signature is checked
     tracker_log.settle(page)
     assert not banner_visible(page), f"{where}: the banner is back"
-    current = decision(page)
-    assert current is not None, f"{where}: the refusal was not read from the cookie"
     assert [c for c, granted in current["categories"].items() if granted and c != "necessary"] == [], current
     assert tracker_log.trackers() == [], f"{where}: {tracker_log.describe()}"
 

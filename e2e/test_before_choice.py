@@ -36,7 +36,6 @@ def browse_without_choosing(page, server, site, tracker_log):
         page.mouse.wheel(0, 2000)
         page.wait_for_load_state("networkidle", timeout=5_000)
         tracker_log.settle(page)
-    page.wait_for_timeout(200)
 
 
 def test_01_nothing_loads_before_a_choice(site, server, context, page, tracker_log):

@@ -28,6 +28,13 @@ def add_late(page, category, tag):
     page.evaluate(ADD, [category, tag])
 
 
+def wait_held(page, tag):
+    """Until the gate has handled the late content `tag` and held it: its iframe shows the
+    click-to-load placeholder (the script beside it, earlier in the same <div>, was judged
+    first)."""
+    page.wait_for_function("tag => document.getElementById('late-' + tag).srcdoc !== ''", arg=tag, timeout=5_000)
+
+
 def state(page, tag):
     """(did the script run, the iframe's src) for the late content named `tag`."""
     return page.evaluate(
@@ -41,7 +48,7 @@ def test_late_content_is_held_then_released_with_its_category(site, server, cont
     open_demo(page, server, site)
     wait_for_banner(page)
     add_late(page, "analytics", "Before")
-    page.wait_for_timeout(100)
+    wait_held(page, "Before")
     assert state(page, "Before") == [False, ""], "held while undecided"
 
     choose(page, "save", ("analytics",))
@@ -58,8 +65,8 @@ def test_late_content_is_held_then_released_with_its_category(site, server, cont
         add_late(page, refused, "Refused")
     page.wait_for_function("() => document.documentElement.dataset.lateAfter === 'ran'", timeout=5_000)
     assert state(page, "After")[1].endswith("/cookies#After")
-    page.wait_for_timeout(150)
     if refused:
+        wait_held(page, "Refused")
         assert state(page, "Refused") == [False, ""]
     tracker_log.settle(page)
     assert tracker_log.vendors() <= {"ga4", "gtm"}, tracker_log.describe()
@@ -71,8 +78,8 @@ def test_late_content_stays_held_after_a_refusal(server, context, page, tracker_
     choose(page, "reject")
     for category in SITES["ecomarket"].categories:
         add_late(page, category, category.capitalize())
-    page.wait_for_timeout(300)
     for category in SITES["ecomarket"].categories:
+        wait_held(page, category.capitalize())
         assert state(page, category.capitalize()) == [False, ""], category
     tracker_log.settle(page)
     assert tracker_log.trackers() == [], tracker_log.describe()

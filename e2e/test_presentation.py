@@ -9,7 +9,7 @@ import pytest
 
 from gatekeeper.audit import labels
 
-from .harness import BANNER, SITES, banner_texts, normalised, open_demo, wait_for_banner
+from .harness import BANNER, SITES, banner_texts, normalised, open_demo, wait_for_banner, wait_for_banner_focus
 
 VIEWPORTS = [(1280, 800), (375, 667)]
 # Everything a visitor can see of a button's weight; the box size is compared apart.
@@ -137,6 +137,7 @@ def test_06_neutral_wording(site, server, context, page):
         open_demo(page, server, site, **SITES[site].query(lang))
         wait_for_banner(page)
         # The dialog takes focus on open, not the accept button (a pre-selected "yes").
+        wait_for_banner_focus(page)
         focused = page.evaluate("() => document.querySelector('gatekeeper-banner').shadowRoot.activeElement?.dataset.gk")
         assert focused != "accept", f"{site} {lang}: accept is focused on open"
         assert_equal_weight(page, f"{site} {lang}")

@@ -7,12 +7,13 @@ Anything else is verified in full, so a cookie planted beside or over a remember
 
 from __future__ import annotations
 
-from .harness import COOKIE, banner_visible, choose, cookies, decision, open_demo, wait_for_banner
+from .harness import COOKIE, banner_visible, choose, cookies, decision, open_demo, wait_for_banner, wait_for_decision
 from .test_planted_cookie import SITE, assert_undecided_and_silent, junk_grant_all, plant, token, unseen_by_server
 
 # Installed before the bundle runs: WebCrypto's verify says no to every signature, so only
 # the remembered token can release anything.
 NO_WEBCRYPTO = "crypto.subtle.verify = async () => false"
+GTAG = "googletagmanager.com/gtag/js"
 
 
 def remembered(page) -> str | None:
@@ -25,13 +26,14 @@ def test_a_choice_is_remembered_and_a_reload_releases_without_webcrypto(server, 
     assert remembered(page) is None, "nothing stored before a choice"
     answer = choose(page, "accept")
     assert remembered(page).split(" ")[0] == answer["token"] == cookies(context)[COOKIE]["value"]
+    tracker_log.wait_for(page, GTAG)  # the accepted page's own, before the mark
 
     context.add_init_script(NO_WEBCRYPTO)
     mark = tracker_log.mark()
     page.reload(wait_until="load")
-    tracker_log.wait_for(page, "googletagmanager.com/gtag/js", since=mark)
+    tracker_log.wait_for(page, GTAG, since=mark)
+    assert wait_for_decision(page)["categories"]["analytics"] is True
     assert not banner_visible(page)
-    assert decision(page)["categories"]["analytics"] is True
 
     # The control: forgotten, the same cookie meets the refusing WebCrypto and is not believed.
     page.evaluate(f"() => localStorage.removeItem({COOKIE!r})")
@@ -43,7 +45,7 @@ def test_a_choice_is_remembered_and_a_reload_releases_without_webcrypto(server, 
 def test_a_verified_cookie_is_remembered_on_its_first_load(server, context, page, tracker_log):
     plant(context, server, token(server.secret_keys.split(","), granted=("analytics",)))
     open_demo(page, server, SITE)
-    tracker_log.wait_for(page, "googletagmanager.com/gtag/js")
+    tracker_log.wait_for(page, GTAG)
     assert remembered(page).split(" ")[0] == cookies(context)[COOKIE]["value"]
 
 

@@ -1,4 +1,5 @@
-"""The consent API: record a decision, read it back, withdraw it, show a receipt.
+"""The consent API: read a decision back, withdraw it, preflight; and what recording one
+shares with the hot path's plain ASGI endpoint for POST (consent_post.py).
 
 Thin views: decisions.py says what is valid, consent_log.py writes it, cookies.py sets
 the cookie. A response that says "recorded" is sent only after the commit.
@@ -7,7 +8,6 @@ the cookie. A response that says "recorded" is sent only after the commit.
 from __future__ import annotations
 
 import secrets
-import time
 from datetime import datetime, timezone
 
 import msgspec
@@ -17,15 +17,12 @@ from starlette.routing import Route
 
 from . import answers, errors, metrics
 from .consent_log import ConsentRecord
-from .cookies import clear_consent_cookie, consent_cookie, expire_withdrawn_cookies, set_consent_cookie
+from .cookies import clear_consent_cookie, consent_cookie, expire_withdrawn_cookies
 from .decisions import (
     MAX_BODY_BYTES,
-    ConsentRequest,
     Decision,
     WithdrawalRequest,
-    decide,
     decode,
-    honour_gpc,
     language_for,
     refusal,
 )
@@ -42,63 +39,87 @@ class JSON(JSONResponse):
         return msgspec.json.encode(content)
 
 
-def _own_origin(request: Request, origin: str | None) -> bool:
+def _own_origin(scope, origin: str | None) -> bool:
     """An origin on a host this server is configured to answer for (hosts.py), never one
     taken from the request's own Host header."""
-    return is_own_origin(origin, request.app.state.allowed_hosts, request_scheme(request.scope))
+    return is_own_origin(origin, scope["app"].state.allowed_hosts, request_scheme(scope))
 
 
-def _may_act_for(request: Request, site: Site, origin: str | None) -> bool:
+def may_act_for(scope, site: Site, origin: str | None) -> bool:
     """One of the site's origins, or this server's own."""
-    return origin is not None and (origin in site.origins or _own_origin(request, origin))
+    return origin is not None and (origin in site.origins or _own_origin(scope, origin))
 
 
-def _check_origin(request: Request, site: Site) -> str:
+def check_origin(scope, site: Site, origin: str | None) -> str:
     """The request's Origin, if it may act for `site`."""
-    origin = request.headers.get("origin")
     if origin is None:
         raise errors.OriginNotAllowed("an Origin header is required")
-    if not _may_act_for(request, site, origin):
+    if not may_act_for(scope, site, origin):
         raise errors.OriginNotAllowed(f"origin {origin!r} may not record decisions for site {site.id!r}")
     return origin
 
 
+def _check_origin(request: Request, site: Site) -> str:
+    return check_origin(request.scope, site, request.headers.get("origin"))
+
+
 def media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return bare_media_type(request.headers.get("content-type", ""))
+
+
+def bare_media_type(content_type: str) -> str:
+    return content_type.split(";")[0].strip().lower()
+
+
+def require_json(media: str) -> None:
+    if media != "application/json":
+        raise errors.UnsupportedMediaType("the body must be JSON (Content-Type: application/json)")
+
+
+def check_declared_length(declared: str | None, limit: int) -> None:
+    """413 when a Content-Length header says the body exceeds `limit` bytes (or is no number)."""
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if declared is not None and (not declared.isdecimal() or int(declared) > limit):
+        raise too_large(limit)
+
+
+def too_large(limit: int) -> errors.BodyTooLarge:
+    return errors.BodyTooLarge(f"the body may be at most {limit} bytes")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused (413) as soon as it is known to exceed `limit` bytes."""
-    declared = request.headers.get("content-length")
-    # isdecimal, not isdigit: "²" is a digit that int() refuses.
-    if declared is not None and (not declared.isdecimal() or int(declared) > limit):
-        raise errors.BodyTooLarge(f"the body may be at most {limit} bytes")
+    check_declared_length(request.headers.get("content-length"), limit)
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise errors.BodyTooLarge(f"the body may be at most {limit} bytes")
+            raise too_large(limit)
     return body
 
 
 async def _body(request: Request) -> bytes:
     """The JSON body, refused before it is read when it is not JSON or too large."""
-    if media_type(request) != "application/json":
-        raise errors.UnsupportedMediaType("the body must be JSON (Content-Type: application/json)")
+    require_json(media_type(request))
     return await read_body(request, MAX_BODY_BYTES)
 
 
-def _cors(response: Response, origin: str) -> Response:
-    """For a response that has none of these headers yet (every answer here is new)."""
-    response.raw_headers += [
+def cors_headers(origin: str) -> list[tuple[bytes, bytes]]:
+    """What lets the page at `origin` read the answer, cookie included."""
+    return [
         (b"access-control-allow-origin", origin.encode("latin-1")),
         (b"access-control-allow-credentials", b"true"),
         (b"vary", b"Origin"),
     ]
+
+
+def _cors(response: Response, origin: str) -> Response:
+    """For a response that has none of these headers yet (every answer here is new)."""
+    response.raw_headers += cors_headers(origin)
     return response
 
 
-def _state(decision: Decision) -> answers.DecisionState:
+def decision_state(decision: Decision) -> answers.DecisionState:
     return answers.DecisionState(categories=decision.categories, revision=decision.revision)
 
 
@@ -106,8 +127,10 @@ def _current_token(request: Request, site: Site) -> ConsentToken | None:
     return request.app.state.signer.current(consent_cookie(request), site)
 
 
-def _record(request: Request, site: Site, consent_id: str, action: str, decision: Decision, language: str, source: str):
-    agent = coarse_agent(request.headers.get("user-agent", ""))
+def record_for(state, site: Site, consent_id: str, action: str, decision: Decision, language: str, source: str,
+               user_agent: str, client_host: str | None) -> ConsentRecord | None:
+    """The record of a decision, or None for a bot (answered, never recorded)."""
+    agent = coarse_agent(user_agent)
     if agent.is_bot:
         return None
     return ConsentRecord(
@@ -117,55 +140,28 @@ def _record(request: Request, site: Site, consent_id: str, action: str, decision
         action=action,
         categories=decision.categories,
         revision=decision.revision,
-        text_hash=request.app.state.bundles[site.id].text_hashes[language],
+        text_hash=state.bundles[site.id].text_hashes[language],
         language=language,
         source=source,
         ua_browser=agent.browser,
         ua_os=agent.os,
         ua_device=agent.device,
-        ip=truncate_ip(request.client.host if request.client else None),
+        ip=truncate_ip(client_host),
     )
 
 
-async def _append(request: Request, record: ConsentRecord) -> None:
+def _record(request: Request, site: Site, consent_id: str, action: str, decision: Decision, language: str, source: str):
+    return record_for(request.app.state, site, consent_id, action, decision, language, source,
+                      request.headers.get("user-agent", ""), request.client.host if request.client else None)
+
+
+async def append(state, record: ConsentRecord) -> None:
+    """Returns once `record` is committed; NotRecorded (503) when it is not."""
     try:
-        await request.app.state.consent_log.append(record)
+        await state.consent_log.append(record)
     except Exception:
         raise errors.NotRecorded("the decision could not be recorded; nothing was stored, please try again") from None
     metrics.decision_recorded(record.site, record.action, record.source)
-
-
-async def post_consent(request: Request) -> Response:
-    body = await _body(request)
-    consent = decode(body, ConsentRequest)
-    site = known_site(request.app.state.sites, consent.site)
-    origin = _check_origin(request, site)
-    decision, source = honour_gpc(decide(site, consent), consent.source, request.headers.get("sec-gpc") == "1")
-    previous = _current_token(request, site)
-    consent_id = previous.id if previous else secrets.token_urlsafe(16)
-    language = language_for(site, consent.language)
-    record = _record(request, site, consent_id, decision.action, decision, language, source)
-    if record is None:
-        # Bots get an answer their page can work with, but no record and no cookie.
-        return _cors(JSON(answers.BotNotRecorded(), status_code=200), origin)
-    await _append(request, record)
-
-    token = ConsentToken(site=site.id, id=consent_id, granted=decision.granted, rev=site.revision, iat=int(time.time()))
-    signed = request.app.state.signer.sign(token)
-    max_age = site.consent_days * 86400
-    response = JSON(
-        answers.Recorded(
-            consent_id=consent_id,
-            action=record.action,
-            decision=_state(decision),
-            recorded_at=record.created_at.isoformat(),
-            token=signed,
-            max_age=max_age,
-        ),
-        status_code=201,
-    )
-    set_consent_cookie(response, request, site, signed, max_age)
-    return _cors(response, origin)
 
 
 async def get_consent(request: Request) -> Response:
@@ -185,7 +181,7 @@ async def get_consent(request: Request) -> Response:
             )
         )
     origin = request.headers.get("origin")
-    if _may_act_for(request, site, origin):
+    if may_act_for(request.scope, site, origin):
         _cors(response, origin)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -201,10 +197,10 @@ async def delete_consent(request: Request) -> Response:
     decision = refusal(site)
     record = _record(request, site, consent_id, "withdraw", decision, language, withdrawal.source)
     if record is not None:
-        await _append(request, record)
+        await append(request.app.state, record)
     response = JSON(
         answers.Withdrawn(
-            status="recorded" if record else "not_recorded", consent_id=consent_id, decision=_state(decision)
+            status="recorded" if record else "not_recorded", consent_id=consent_id, decision=decision_state(decision)
         )
     )
     clear_consent_cookie(response, request, site)
@@ -215,7 +211,7 @@ async def delete_consent(request: Request) -> Response:
 async def preflight(request: Request) -> Response:
     """CORS preflight: the body (and so the site) is unknown yet, so any site's origin passes."""
     origin = request.headers.get("origin", "")
-    allowed = _own_origin(request, origin) or any(origin in s.origins for s in request.app.state.sites.values())
+    allowed = _own_origin(request.scope, origin) or any(origin in s.origins for s in request.app.state.sites.values())
     if not allowed:
         raise errors.OriginNotAllowed(f"origin {origin!r} is not an origin of any site")
     response = Response(status_code=204)
@@ -226,7 +222,6 @@ async def preflight(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/v1/consent", post_consent, methods=["POST"]),
     Route("/api/v1/consent", get_consent, methods=["GET"]),
     Route("/api/v1/consent", delete_consent, methods=["DELETE"]),
     Route("/api/v1/consent", preflight, methods=["OPTIONS"]),

@@ -14,12 +14,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from . import answers, api, assets, metrics, openapi, pages, receipt_api
+from . import answers, api, assets, consent_post, metrics, openapi, pages, receipt_api
 from . import declaration, qa_fixtures
 from . import admin, monitor
 from .api import JSON
@@ -28,7 +27,7 @@ from .admin_sessions import LoginLimit, SessionStore
 from .bundle import build_bundles
 from .hosts import allowed_hosts
 from .limits import RequestLimits
-from .security_headers import SecurityHeaders
+from .security_headers import AllowedHosts, SecurityHeaders
 from .consent_log import ConsentLog
 from .db import create_engine, migrate, ping
 from .error_handlers import exception_handlers
@@ -79,6 +78,7 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
             Route("/healthz", healthz),
             *metrics.routes,
             *openapi.routes,
+            *consent_post.routes,
             *api.routes,
             *monitor.routes,
             *receipt_api.routes,
@@ -89,13 +89,15 @@ def create_app(settings: Settings, sites: dict[str, Site] | None = None) -> Star
             *(qa_fixtures.routes if settings.qa_fixtures else ()),
         ],
         exception_handlers=exception_handlers,
-        # The proxy's headers first, so the request's line and the log see the visitor.
+        # The proxy's headers first, so the request's line and the log see the visitor; the
+        # consent POST, the hot path, innermost: every shared layer still sees it.
         middleware=[
             Middleware(ForwardedHeaders, trusted_hosts=settings.forwarded_allow_ips),
             Middleware(RequestLog),
             Middleware(SecurityHeaders),
             Middleware(RequestLimits),
-            Middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False),
+            Middleware(AllowedHosts, allowed_hosts=hosts),
+            Middleware(consent_post.ConsentPost),
         ],
         lifespan=lifespan,
     )

@@ -21,7 +21,8 @@ from .cli_options import fail, settings_options
 from .csp_command import csp
 from .db import DatabaseError, create_engine, migrate, shown_url
 from .extras import DISTRIBUTION
-from .limits import MAX_HEAD_BYTES, HeadLimitProtocol
+from .http_protocol import GatekeeperProtocol
+from .limits import MAX_HEAD_BYTES
 from .log_commands import export, purge
 from .monitor_command import monitor_command
 from .rules import rules
@@ -86,8 +87,9 @@ def serve(ctx: click.Context, **options) -> None:
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_level=settings.log_level, server_header=False,
         proxy_headers=False, access_log=False, log_config=None,
-        # The request's head is bounded in the protocol (limits.py), before it is buffered whole.
-        http=HeadLimitProtocol, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        # The request's head is bounded in the protocol (limits.py), before it is buffered whole;
+        # each answer goes out in one send (http_protocol.py).
+        http=GatekeeperProtocol, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 

@@ -39,24 +39,29 @@ def _host(node: str) -> str:
     return node.rsplit(":", 1)[0] if node.count(":") == 1 else node
 
 
+_PROXY_HEADERS = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"forwarded"})
+_UVICORNS = frozenset({b"x-forwarded-for", b"x-forwarded-proto"})
+
+
 class ForwardedHeaders(ProxyHeadersMiddleware):
-    """uvicorn's X-Forwarded-* handling, plus `Forwarded` when a proxy sends only that."""
+    """uvicorn's X-Forwarded-* handling, plus `Forwarded` when a proxy sends only that.
+    A request with none of these headers (or from a peer not trusted) goes straight on:
+    there is nothing to apply, and it is every request when no proxy is in front."""
 
     async def __call__(self, scope, receive, send):
         if scope["type"] in ("http", "websocket"):
-            self._apply_forwarded(scope)
+            client = scope.get("client")
+            if not client or client[0] not in self.trusted_hosts:
+                return await self.app(scope, receive, send)
+            names = {name for name, _ in scope["headers"]}
+            if names.isdisjoint(_PROXY_HEADERS):
+                return await self.app(scope, receive, send)
+            if names.isdisjoint(_UVICORNS):  # else uvicorn's own handling decides
+                self._apply_forwarded(scope)
         await super().__call__(scope, receive, send)
 
     def _apply_forwarded(self, scope) -> None:
-        client = scope.get("client")
-        if not client or client[0] not in self.trusted_hosts:
-            return
-        headers = scope["headers"]
-        if any(name in (b"x-forwarded-for", b"x-forwarded-proto") for name, _ in headers):
-            return  # uvicorn's own handling decides
-        values = [value.decode("latin-1") for name, value in headers if name == b"forwarded"]
-        if not values:
-            return
+        values = [value.decode("latin-1") for name, value in scope["headers"] if name == b"forwarded"]
         elements = [e for e in parse_forwarded(", ".join(values)) if e.get("for")]
         if not elements:
             return

@@ -191,10 +191,13 @@ class TrackerLog:
             page.wait_for_timeout(25)
 
     def settle(self, page: Page, *, quiet_ms: int = 300, timeout: float = 5.0) -> None:
-        """Wait until no request has been in flight for `quiet_ms` (bounded by `timeout`)."""
-        deadline = time.monotonic() + timeout
+        """Wait until no request has been in flight for `quiet_ms` (bounded by `timeout`).
+        The quiet counts from this call at the earliest: what the page was just made to do
+        may not have sent its first request yet, and an old quiet proves nothing about it."""
+        start = time.monotonic()
+        deadline = start + timeout
         while time.monotonic() < deadline:
-            idle = (time.monotonic() - self.last_activity) * 1000
+            idle = (time.monotonic() - max(self.last_activity, start)) * 1000
             if not self.inflight and idle >= quiet_ms:
                 return
             page.wait_for_timeout(25)
