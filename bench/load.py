@@ -79,6 +79,13 @@ def bare_one_send_command(port: int) -> list[str]:
     return [sys.executable, "-m", "bench.bare", str(port)]
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU time, all its threads (Linux /proc), which a busy
+    machine's other work does not inflate the way it does wall-clock rates."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Result:
     name: str
@@ -87,6 +94,12 @@ class Result:
     seconds: float
     latencies: list[float]
     notes: dict = field(default_factory=dict)  # records per commit, head lock wait, chain check
+    cpu: float = 0.0  # the target's server processes' CPU seconds (not PostgreSQL's own)
+
+    @property
+    def cpu_per_post(self) -> float:
+        """µs of server CPU per answered request: what a busy machine's other work does not inflate."""
+        return 1e6 * self.cpu / max(1, self.answered + self.failed)
 
     @property
     def rate(self) -> float:
@@ -150,7 +163,7 @@ async def drive(name: str, ports: list[int], requests: int, seconds: float, conn
 def combine(rounds: list[Result]) -> Result:
     first = rounds[0]
     return Result(first.name, sum(r.answered for r in rounds), sum(r.failed for r in rounds),
-                  sum(r.seconds for r in rounds), [x for r in rounds for x in r.latencies])
+                  sum(r.seconds for r in rounds), [x for r in rounds for x in r.latencies], cpu=sum(r.cpu for r in rounds))
 
 
 def count_records(database_url: str) -> int:
@@ -179,6 +192,9 @@ class Target:
         for command, port in zip(self.commands, self.ports):
             self.processes.append(start(command, port, workdir / f"{self.name.split()[0].lower()}-{port}.log", self.env))
         asyncio.run(warm_up(self.name, self.ports))
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(process.pid) for process in self.processes)
 
     def result(self) -> Result:
         """All rounds together; with a database, what its servers' /metrics and the chain say."""
@@ -230,7 +246,10 @@ def run(args, workdir: Path, cluster) -> list[Result]:
             target.start(workdir)
         for number in range(1, args.rounds + 1):
             for target in running:
-                target.rounds.append(asyncio.run(drive(target.name, target.ports, args.requests, args.seconds, args.connections)))
+                before = target.cpu_seconds()
+                result = asyncio.run(drive(target.name, target.ports, args.requests, args.seconds, args.connections))
+                result.cpu = target.cpu_seconds() - before
+                target.rounds.append(result)
             bare = running[0].rounds[-1].rate
             print(f"round {number}: " + ", ".join(f"{t.name} {t.rounds[-1].rate:.0f}/s ({t.rounds[-1].rate / bare:.2f}x)"
                                                    for t in running), file=sys.stderr)
@@ -275,15 +294,15 @@ def main() -> None:
     print(f"\n{args.connections} connections, {args.rounds} rounds of {args.seconds:g} s per target, "
           f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end\n")
     one_send = results[1].rate
-    print("| target | POSTs | POSTs/s | p50 ms | p99 ms | vs bare | vs bare, one send | records per commit | head lock ms "
-          "per commit (with its query) | head moved by the other server | chain after |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| target | POSTs | POSTs/s | p50 ms | p99 ms | vs bare | vs bare, one send | server CPU µs per POST | "
+          "records per commit | head lock ms per commit (with its query) | head moved by the other server | chain after |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         n = r.notes
         extra = (f"{n['batch']:.1f} | {n['lock_ms']:.2f} | {n['moved']} of {n['commits']} commits | {n['chain']}"
                  if n else "– | – | – | –")
         print(f"| {r.name} | {r.answered} | {r.rate:.0f} | {r.percentile(50):.1f} | {r.percentile(99):.1f} | "
-              f"{r.rate / bare:.2f}x | {r.rate / one_send:.2f}x | {extra} |" + (f" ({r.failed} failed)" if r.failed else ""))
+              f"{r.rate / bare:.2f}x | {r.rate / one_send:.2f}x | {r.cpu_per_post:.0f} | {extra} |" + (f" ({r.failed} failed)" if r.failed else ""))
 
 
 if __name__ == "__main__":

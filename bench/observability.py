@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .load import REPO, count_records, drive, free_port, gatekeeper_command, start
+from .load import REPO, count_records, cpu_seconds, drive, free_port, gatekeeper_command, start
 
 VARIANTS = {
     "metrics off, no request log": ({"metrics": False, "level": "warning"}, {}),
@@ -42,13 +42,6 @@ def command(port: int, database_url: str, metrics: bool, level: str) -> list[str
     # `python -m gatekeeper serve …` with the metrics made no-ops first.
     return [sys.executable, "-c", "import bench.no_metrics; from gatekeeper.cli import main; main(prog_name='gatekeeper')",
             *serve[3:]]
-
-
-def cpu_seconds(pid: int) -> float:
-    """The process's user + system CPU time (Linux /proc), which a busy machine's other
-    work does not inflate the way it does wall-clock rates."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(name: str, workdir: Path, round_: int, args) -> tuple[float, float, int, float]:

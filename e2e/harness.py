@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,15 @@ COOKIE = COOKIE_NAME
 BANNER = "gatekeeper-banner"
 DIALOG = f"{BANNER} [role=dialog]"
 
+# Race hunting (README, Tests): every Response.json() and requestAnimationFrame callback of
+# the page comes this many ms late, as on a starved CI machine, so a test that reads the
+# page before the bundle has acted on what Playwright saw fails every time, not now and then.
+SLOW_PAGE_MS = int(os.environ.get("E2E_SLOW_PAGE_MS") or 0)
+_SLOW_PAGE = """(() => { const json = Response.prototype.json, raf = window.requestAnimationFrame.bind(window);
+  const late = (value) => new Promise((resolve) => setTimeout(() => resolve(value), %d));
+  Response.prototype.json = function () { return json.call(this).then(late) };
+  window.requestAnimationFrame = (callback) => setTimeout(() => raf(callback), %d) })()"""
+
 
 def new_context(browser: Browser, tracker_log: TrackerLog | None = None, *, stand_ins: bool = True, **options) -> BrowserContext:
     """A fresh visitor: no cookies, 1280x800 unless `options` say otherwise, every request in
@@ -32,6 +42,8 @@ def new_context(browser: Browser, tracker_log: TrackerLog | None = None, *, stan
     stays on: routing turns it off)."""
     context = browser.new_context(**{"viewport": VIEWPORT, **options})
     context.set_default_timeout(5_000)
+    if SLOW_PAGE_MS:
+        context.add_init_script(_SLOW_PAGE % (SLOW_PAGE_MS, SLOW_PAGE_MS))
     if tracker_log is not None:
         tracker_log.attach(context)
     if stand_ins:

@@ -8,6 +8,7 @@ the cookie. A response that says "recorded" is sent only after the commit.
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
 import msgspec
@@ -89,9 +90,15 @@ def too_large(limit: int) -> errors.BodyTooLarge:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused (413) as soon as it is known to exceed `limit` bytes."""
-    check_declared_length(request.headers.get("content-length"), limit)
+    return await read_limited(request.stream(), request.headers.get("content-length"), limit)
+
+
+async def read_limited(chunks: AsyncIterator[bytes], declared: str | None, limit: int) -> bytes:
+    """The body from its `chunks`, refused (413) before reading when its Content-Length
+    (`declared`) exceeds `limit` bytes, and as soon as what was read does."""
+    check_declared_length(declared, limit)
     body = b""
-    async for chunk in request.stream():
+    async for chunk in chunks:
         body += chunk
         if len(body) > limit:
             raise too_large(limit)

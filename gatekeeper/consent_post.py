@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime, timezone
+from collections.abc import AsyncIterator
 
 import msgspec
 from starlette.requests import ClientDisconnect, Request
@@ -26,8 +26,7 @@ from starlette.routing import Route
 
 from . import answers, errors
 from .api import (
-    append, bare_media_type, check_declared_length, check_origin, cors_headers, decision_state, record_for, require_json,
-    too_large,
+    append, bare_media_type, check_origin, cors_headers, decision_state, read_limited, record_for, require_json,
 )
 from .cookies import COOKIE_NAME, domain_within, header_cookies, one_value, set_cookie_header
 from .decisions import MAX_BODY_BYTES, ConsentRequest, decide, decode, honour_gpc, language_for
@@ -51,21 +50,23 @@ def _headers(scope) -> dict[bytes, bytes]:
     return found
 
 
-async def _body(receive, headers: dict[bytes, bytes]) -> bytes:
-    """The JSON body, refused before it is read when it is not JSON or declared too large."""
-    require_json(bare_media_type(headers.get(b"content-type", b"").decode("latin-1")))
-    declared = headers.get(b"content-length")
-    check_declared_length(declared.decode("latin-1") if declared is not None else None, MAX_BODY_BYTES)
-    body = b""
+async def _chunks(receive) -> AsyncIterator[bytes]:
+    """The body's pieces as they arrive, as Starlette's `Request.stream`."""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
-        body += message.get("body", b"")
-        if len(body) > MAX_BODY_BYTES:
-            raise too_large(MAX_BODY_BYTES)
+        yield message.get("body", b"")
         if not message.get("more_body", False):
-            return body
+            return
+
+
+async def _body(receive, headers: dict[bytes, bytes]) -> bytes:
+    """The JSON body, refused before it is read when it is not JSON or declared too large."""
+    require_json(bare_media_type(headers.get(b"content-type", b"").decode("latin-1")))
+    declared = headers.get(b"content-length")
+    return await read_limited(_chunks(receive), declared.decode("latin-1") if declared is not None else None,
+                              MAX_BODY_BYTES)
 
 
 async def _record_decision(scope, receive) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:

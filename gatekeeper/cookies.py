@@ -74,10 +74,6 @@ def _set_cookie(response: Response, request: Request, name: str, value: str, max
     response.headers.append("set-cookie", set_cookie_header(name, value, max_age, domain, _secure(request)))
 
 
-def set_consent_cookie(response: Response, request: Request, site: Site, token: str, max_age: int) -> None:
-    _set_cookie(response, request, COOKIE_NAME, token, max_age, cookie_domain(request, site))
-
-
 def header_cookies(header: str) -> tuple[list[str], list[str]]:
     """(every cookie name, every `gk_consent` value) of a Cookie header, leniently: a pair
     without `=` is skipped. More than one value when a cookie was planted beside ours

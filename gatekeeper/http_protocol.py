@@ -7,7 +7,9 @@ TCP_NODELAY), two wake-ups of the reader, for a consent answer of a few hundred 
 Here what is written during one turn of the event loop goes out together at the end of
 that turn (or before the connection closes): an answer written in one go, such as every
 API answer and page, is one send. A streamed body still goes out piece by piece, each
-piece at most one loop turn later.
+piece at most one loop turn later; and once 64 KiB are waiting they go out at once, so a
+large or fast-streamed answer meets the real transport's flow control (uvicorn pauses the
+app when that transport's buffer is full) as it would without this layer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from __future__ import annotations
 import asyncio
 
 from .limits import HeadLimitProtocol
+
+# Written at once from this size on: the real transport's high-water mark (64 KiB by
+# default) then pauses writing as it would for uvicorn's own writes.
+FLUSH_AT = 64 * 1024
 
 
 class CoalescingTransport:
@@ -24,18 +30,22 @@ class CoalescingTransport:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._size = 0
 
     def write(self, data: bytes) -> None:
         if not self._pending:
             self._loop.call_soon(self._flush)
         self._pending.append(bytes(data))
+        self._size += len(data)
+        if self._size >= FLUSH_AT:
+            self._flush()
 
     def writelines(self, lines) -> None:
         for data in lines:
             self.write(data)
 
     def _flush(self) -> None:
-        pending, self._pending = self._pending, []
+        pending, self._pending, self._size = self._pending, [], 0
         if pending and not self._transport.is_closing():
             self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
@@ -49,6 +59,7 @@ class CoalescingTransport:
 
     def abort(self) -> None:
         self._pending.clear()
+        self._size = 0
         self._transport.abort()
 
     def __getattr__(self, name: str):  # is_closing, get_extra_info, pause_reading, …

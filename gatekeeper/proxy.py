@@ -51,7 +51,8 @@ class ForwardedHeaders(ProxyHeadersMiddleware):
     async def __call__(self, scope, receive, send):
         if scope["type"] in ("http", "websocket"):
             client = scope.get("client")
-            if not client or client[0] not in self.trusted_hosts:
+            # No client address (a UNIX socket) is trusted as uvicorn trusts it: by "*".
+            if (client[0] if client else None) not in self.trusted_hosts:
                 return await self.app(scope, receive, send)
             names = {name for name, _ in scope["headers"]}
             if names.isdisjoint(_PROXY_HEADERS):

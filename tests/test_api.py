@@ -249,6 +249,19 @@ def test_a_listed_proxy_gives_the_visitors_address_and_scheme(settings, records,
     assert ("; Secure" in response.headers["set-cookie"]) is secure
 
 
+@pytest.mark.parametrize(("allowed", "believed"), [("*", True), ("10.0.0.0/8", False)])
+def test_a_connection_without_an_address_is_a_proxy_only_when_every_peer_is(settings, records, allowed, believed):
+    """A UNIX socket (gunicorn or nginx in front) has no client address: uvicorn trusts it
+    only under "*", and so do we, applying X-Forwarded-* then."""
+    headers = {"X-Forwarded-For": "203.0.113.77", "X-Forwarded-Proto": "https"}
+    app = create_app(Settings(**{**settings.__dict__, "forwarded_allow_ips": allowed}))
+    with TestClient(app, base_url="http://testserver", client=None) as client:
+        response = post(client, decision(), headers=headers, origin=("https" if believed else "http") + "://testserver")
+    assert response.status_code == 201, response.text
+    assert records()[0]["ip"] == ("203.0.113.0" if believed else None)
+    assert ("; Secure" in response.headers["set-cookie"]) is believed
+
+
 def test_preflight_allows_only_site_origins(client):
     ok = client.options("/api/v1/consent", headers={"Origin": "https://www.ecomarket.be", "Access-Control-Request-Method": "POST"})
     assert ok.status_code == 204 and ok.headers["access-control-allow-origin"] == "https://www.ecomarket.be"

@@ -161,6 +161,8 @@ async def main(url, name, other, n):
     await asyncio.gather(*(one(i) for i in range(n // 2, n)))
     await log.stop()
     await engine.dispose()
+    from gatekeeper import metrics
+    print("moved", int(metrics.chain_head_moved._value.get()), flush=True)
 
 asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
 """
@@ -179,6 +181,7 @@ def test_two_writer_processes_on_one_postgresql_keep_one_linear_chain(postgres_c
             writer.stdin.flush()
         for writer in writers:
             assert writer.wait(timeout=180) == 0
+        moved = [int(writer.stdout.read().split()[-1]) for writer in writers]
     finally:
         for writer in writers:
             if writer.poll() is None:
@@ -189,5 +192,8 @@ def test_two_writer_processes_on_one_postgresql_keep_one_linear_chain(postgres_c
     # the processes at least twice (a…b…a or b…a…b), however the machine schedules them.
     interleaved = sum(1 for x, y in zip(rows, rows[1:]) if x["consent_id"][0] != y["consent_id"][0])
     assert interleaved >= 2, "the two writers never alternated: not a test of concurrency"
+    # And a writer found the head it had committed last moved by the other process: the
+    # path that must not fork the chain ran (chain_store.PostgresStore._extend_known_head).
+    assert sum(moved) >= 1, moved
     result = verify(url)
     assert result.exit_code == 0, result.output

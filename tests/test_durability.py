@@ -37,7 +37,9 @@ def free_port() -> int:
 def start_server(database_url: str, port: int, log_path: Path, key: str, *options: str) -> subprocess.Popen:
     """`python -m gatekeeper serve` on `port`, healthy; `options` are more CLI options."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")}
-    env.update(GATEKEEPER_SECRET_KEYS=key, PYTHONUNBUFFERED="1")
+    # This checkout's code, whatever the interpreter's environment has installed.
+    env.update(GATEKEEPER_SECRET_KEYS=key, PYTHONUNBUFFERED="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "gatekeeper", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--database-url", database_url, "--sites-dir", str(REPO / "sites"), "--log-level", "warning", *options]
     with log_path.open("ab") as log:

@@ -5,6 +5,7 @@ segment, so uvicorn's two writes per answer (head, then body) would count two.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import socket
@@ -71,3 +72,57 @@ def test_an_answer_that_closes_the_connection_is_sent_whole_first(port):
             data += part
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 ") and json.loads(body)["status"] == "ok"
+
+
+def test_pipelined_requests_are_answered_in_order_each_whole(port):
+    """GET, HEAD and a closing GET sent in one write: three answers, in order, then EOF."""
+    host = f"Host: 127.0.0.1:{port}\r\n"
+    requests = (f"GET /healthz HTTP/1.1\r\n{host}\r\n" f"HEAD /healthz HTTP/1.1\r\n{host}\r\n"
+                f"GET /openapi.json HTTP/1.1\r\n{host}Connection: close\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(requests.encode())
+        data = b""
+        while part := sock.recv(65536):
+            data += part
+    first, _, rest = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in first.split(b"\r\n") if line.lower().startswith(b"content-length:")))
+    assert first.startswith(b"HTTP/1.1 200 ") and json.loads(rest[:length])["status"] == "ok"
+    head, _, rest = rest[length:].partition(b"\r\n\r\n")  # HEAD: a head and no body
+    assert head.startswith(b"HTTP/1.1 200 ")
+    last, _, body = rest.partition(b"\r\n\r\n")
+    assert last.startswith(b"HTTP/1.1 200 ") and json.loads(body)["openapi"].startswith("3.")
+
+
+def test_a_large_answer_reaches_the_real_transport_without_waiting_for_the_loop_turn():
+    """Flow control: uvicorn pauses the app when the transport's buffer is full, which it can
+    only see if large writes reach that transport at once, not at the end of the turn."""
+    from gatekeeper.http_protocol import FLUSH_AT, CoalescingTransport
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        theirs.setblocking(False)
+        transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
+        transport.set_write_buffer_limits(high=1)  # nothing the kernel won't take stays hidden
+        coalescing = CoalescingTransport(transport, loop)
+        coalescing.write(b"x" * 100)
+        small_sent_at_once = transport.get_write_buffer_size()
+        received_before_turn = len(theirs.recv(1 << 20)) if _readable(theirs) else 0
+        for _ in range(FLUSH_AT // 8192 + 1):
+            coalescing.write(b"y" * 8192)
+        received_at_once = 0
+        while _readable(theirs):
+            received_at_once += len(theirs.recv(1 << 20))
+        coalescing.close()
+        theirs.close()
+        return small_sent_at_once, received_before_turn, received_at_once
+
+    small, before_turn, at_once = asyncio.run(main())
+    assert (small, before_turn) == (0, 0), "a small write waits for the end of the loop turn"
+    assert at_once >= FLUSH_AT, "64 KiB waiting go to the real transport at once"
+
+
+def _readable(sock: socket.socket) -> bool:
+    import select
+
+    return bool(select.select([sock], [], [], 0.2)[0])
