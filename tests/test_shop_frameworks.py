@@ -72,6 +72,13 @@ def test_django_template_sees_the_consent_and_the_response_gets_both_policies(dj
     assert tag == f'<script src="/gk/ecomarket.js?lang=en" nonce="{nonce}" async></script>'
     german = django_client.get("/page", HTTP_ACCEPT_LANGUAGE="de-BE,de;q=0.9")  # LocaleMiddleware's choice
     assert 'src="/gk/ecomarket.js?lang=de"' in german.content.decode()
+    # Without LocaleMiddleware Django's language is only its LANGUAGE_CODE setting, which need
+    # not be the page's: every language's bundle, which follows the page's <html lang>.
+    from django.test import Client, override_settings
+
+    with override_settings(MIDDLEWARE=["gatekeeper.shop.django.ConsentMiddleware"]):
+        unknown = Client(HTTP_HOST="www.ecomarket.be").get("/page", HTTP_ACCEPT_LANGUAGE="de-BE,de;q=0.9")
+    assert 'src="/gk/ecomarket.js" nonce=' in unknown.content.decode()
     policy = response.headers["Content-Security-Policy"]
     assert policy.startswith("frame-ancestors 'none', script-src 'self' " + f"'nonce-{nonce}'")
     assert "https://*.googleadservices.com" not in response.headers["Content-Security-Policy-Report-Only"]

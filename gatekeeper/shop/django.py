@@ -15,7 +15,6 @@ from http.cookies import Morsel
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.utils import translation
 
 from .consent import Consent, Guard
 
@@ -62,9 +61,11 @@ class ConsentMiddleware:
 
 def consent(request) -> dict[str, Consent | None]:
     """Context processor: `gatekeeper` in every template rendered with a request. Its
-    `script_tag` loads the bundle of the page's language: LocaleMiddleware's choice for
-    this request, else Django's active language (LANGUAGE_CODE)."""
+    `script_tag` loads the bundle of the page's language when LocaleMiddleware chose one
+    for this request. Without it Django's active language is only the LANGUAGE_CODE
+    setting ("en-us" by default), which need not be the page's: the tag then loads every
+    language's banner, which follows the page's `<html lang>`."""
     found = getattr(request, "gatekeeper", None)
     if found is not None and found.language is None:
-        found.language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language()
+        found.language = getattr(request, "LANGUAGE_CODE", None)
     return {"gatekeeper": found}
