@@ -28,10 +28,9 @@ from . import answers, errors
 from .api import (
     append, bare_media_type, check_origin, cors_headers, decision_state, read_limited, record_for, require_json,
 )
-from .cookies import COOKIE_NAME, domain_within, header_cookies, one_value, set_cookie_header
+from .cookies import consent_cookie_in, consent_set_cookie
 from .decisions import MAX_BODY_BYTES, ConsentRequest, decide, decode, honour_gpc, language_for
 from .error_handlers import handle_disconnect, handle_gatekeeper_error
-from .hosts import request_hostname, request_scheme
 from .sites import known_site
 from .tokens import ConsentToken
 
@@ -79,7 +78,7 @@ async def _record_decision(scope, receive) -> tuple[int, bytes, list[tuple[bytes
     decision, source = honour_gpc(decide(site, consent), consent.source, headers.get(b"sec-gpc") == b"1")
     signer = state.signer
     cookie = headers.get(b"cookie")
-    previous = signer.current(one_value(header_cookies(cookie.decode("latin-1"))[1]), site) if cookie else None
+    previous = signer.current(consent_cookie_in(cookie.decode("latin-1")), site) if cookie else None
     consent_id = previous.id if previous else secrets.token_urlsafe(16)
     language = language_for(site, consent.language)
     client = scope.get("client")
@@ -98,9 +97,8 @@ async def _record_decision(scope, receive) -> tuple[int, bytes, list[tuple[bytes
         decision=decision_state(decision),
         recorded_at=record.created_at.isoformat(), token=signed, max_age=max_age,
     ))
-    domain = domain_within(request_hostname(scope), site)
-    cookie_header = set_cookie_header(COOKIE_NAME, signed, max_age, domain, request_scheme(scope) == "https")
-    return 201, body, [(b"set-cookie", cookie_header.encode("latin-1")), *cors_headers(origin)]
+    cookie_header = consent_set_cookie(scope, site, signed, max_age).encode("latin-1")
+    return 201, body, [(b"set-cookie", cookie_header), *cors_headers(origin)]
 
 
 async def post_consent(scope, receive, send) -> None:

@@ -44,12 +44,13 @@ def domain_within(host: str, site: Site) -> str | None:
     return None
 
 
-def cookie_domain(request: Request, site: Site) -> str | None:
-    return domain_within(request_hostname(request.scope), site)
+def cookie_domain(scope, site: Site) -> str | None:
+    """The Domain for a cookie of `site` set in answer to the request of this ASGI `scope`."""
+    return domain_within(request_hostname(scope), site)
 
 
-def _secure(request: Request) -> bool:
-    return request_scheme(request.scope) == "https"
+def _secure(scope) -> bool:
+    return request_scheme(scope) == "https"
 
 
 # RFC 6265 cookie-name characters; a name the browser sent outside them is left alone.
@@ -71,7 +72,13 @@ def set_cookie_header(name: str, value: str, max_age: int, domain: str | None, s
 
 
 def _set_cookie(response: Response, request: Request, name: str, value: str, max_age: int, domain: str | None) -> None:
-    response.headers.append("set-cookie", set_cookie_header(name, value, max_age, domain, _secure(request)))
+    response.headers.append("set-cookie", set_cookie_header(name, value, max_age, domain, _secure(request.scope)))
+
+
+def consent_set_cookie(scope, site: Site, token: str, max_age: int) -> str:
+    """The Set-Cookie value that stores `token` as the consent cookie, for the request of
+    this ASGI `scope` (the consent POST answers without a Starlette Response)."""
+    return set_cookie_header(COOKIE_NAME, token, max_age, cookie_domain(scope, site), _secure(scope))
 
 
 def header_cookies(header: str) -> tuple[list[str], list[str]]:
@@ -100,14 +107,19 @@ def consent_values(request: Request) -> list[str]:
 
 
 def consent_cookie(request: Request) -> str | None:
-    return one_value(consent_values(request))
+    return consent_cookie_in(request.headers.get("cookie", ""))
+
+
+def consent_cookie_in(header: str) -> str | None:
+    """The one `gk_consent` value of a Cookie header, or None (see one_value)."""
+    return one_value(header_cookies(header)[1])
 
 
 def clear_consent_cookie(response: Response, request: Request, site: Site) -> None:
     """Expire ours on every scope this server or the bundle sets it: host-only and, on a
     host within it, the site's cookie domain (both at Path=/)."""
     expire_cookie(response, request, COOKIE_NAME)
-    if (domain := cookie_domain(request, site)) is not None:
+    if (domain := cookie_domain(request.scope, site)) is not None:
         expire_cookie(response, request, COOKIE_NAME, domain)
 
 
@@ -147,7 +159,7 @@ def withdrawn_names(
 def expire_withdrawn_cookies(response: Response, request: Request, site: Site, categories) -> list[str]:
     """Expire the cookies this browser sent that withdrawing `categories` deletes.
     Returns the names expired."""
-    domain = cookie_domain(request, site)
+    domain = cookie_domain(request.scope, site)
     expired = withdrawn_names(request.cookies, site, categories)
     for name in expired:
         expire_cookie(response, request, name)
