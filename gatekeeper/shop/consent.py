@@ -16,7 +16,7 @@ from typing import Literal
 
 from ..cookies import COOKIE_NAME, header_cookies, one_value, set_cookie_header, withdrawal_matcher, withdrawn_names
 from ..csp import NONCE, Policy
-from ..decisions import Decision
+from ..decisions import Decision, language_for
 from ..sites import Site, load_site
 from ..tokens import ConsentToken, verifier
 
@@ -67,7 +67,7 @@ class Consent:
         self.answer = guard.answer(token)
         # The optional categories this visitor granted (none while undecided), site order.
         self.granted: tuple[str, ...] = self.answer.granted
-        # The page's language when the framework knows it (Django's active language).
+        # The page's language when the framework knows it (Django's LocaleMiddleware).
         self.language: str | None = None
         self._guard = guard
         self._nonce: str | None = None
@@ -191,8 +191,7 @@ class Guard:
         languages = self.site.languages
         if language is None:
             return self._tags[languages[0] if len(languages) == 1 else None]
-        primary = language.replace("_", "-").split("-")[0].lower()
-        return self._tags.get(primary) or self._tags[languages[0]]
+        return self._tags[language_for(self.site, language.replace("_", "-"))]  # as the log names it
 
     def answer(self, token: ConsentToken | None) -> Answer:
         key = (token.granted, True) if token is not None else ((), False)
