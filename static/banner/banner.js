@@ -60,8 +60,9 @@ function show(first) {
 function hide() {
   if (!host || host.hidden) return
   host.hidden = true
-  // Focus returns once the settings control, if that had it, is back on screen.
-  Promise.resolve(closed()).then(() => returnFocus && returnFocus !== doc.body && returnFocus.isConnected && returnFocus.focus({ preventScroll: true }))
+  // Focus returns once the settings control, if that had it, is back on screen (focusing
+  // the body, or an element since removed, does nothing).
+  Promise.resolve(closed()).then(() => returnFocus && returnFocus.focus({ preventScroll: true }))
 }
 
 // What only a visitor who goes past the first layer needs (the preferences, the
@@ -95,10 +96,9 @@ function onClick(event) {
   const action = button.dataset.gk
   if (action !== 'accept' && action !== 'reject') return later(action)
   hide()
-  const all = acceptAll()
-  const choice = {}
-  for (const c of optional) choice[c] = action === 'accept' && all.includes(c)
-  decide(choice, gpc && !choice.marketing ? 'gpc' : $('[data-layer=first]').hidden ? 'preferences' : 'banner')
+  const all = action === 'accept' ? acceptAll() : []
+  // Under GPC neither button grants marketing (acceptAll), so the source is always gpc.
+  decide((c) => all.includes(c), gpc ? 'gpc' : $('[data-layer=first]').hidden ? 'preferences' : 'banner')
 }
 
 // The shop's "cookie settings" control ([data-gk-open]) and content placeholders
@@ -108,10 +108,8 @@ doc.addEventListener('click', (event) => {
   if (!control) return
   const category = control.dataset.gkAllow
   if (!category) return show()
-  const choice = {}
-  for (const c of optional) choice[c] = allows(c) || c === category
   hide()
-  decide(choice, 'placeholder')
+  decide((c) => allows(c) || c === category, 'placeholder')
 })
 
 // Click-to-load placeholders (placeholders.js) are in the bundle where the site declares

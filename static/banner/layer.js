@@ -62,9 +62,8 @@ function open() {
 
 function save() {
   hide()
-  const choice = {}
-  for (const c of optional) choice[c] = $('input[data-category="' + c + '"]').checked
-  decide(choice, gpc && !choice.marketing ? 'gpc' : 'preferences')
+  const ticked = (c) => $('input[data-category="' + c + '"]').checked
+  decide(ticked, gpc && !ticked('marketing') ? 'gpc' : 'preferences')
 }
 
 // Scripts already running cannot be unloaded: say so, and offer the reload that stops them.
