@@ -12,13 +12,15 @@ import contextlib
 import json
 import os
 import re
+import select
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from .server import free_port
 
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
 WEBKIT_DRIVER = shutil.which("WebKitWebDriver")
@@ -40,10 +42,31 @@ def missing(engine: str) -> str | None:
     return f"{', '.join(absent)} not installed (webkit2gtk-driver, xvfb; scripts/ensure-browser)" if absent else None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start_xvfb() -> tuple[subprocess.Popen, str]:
+    """A private X server on a display it picks itself (`-displayfd`): two runs at once, or
+    another X server, cannot collide on a number chosen here."""
+    read_end, write_end = os.pipe()
+    try:
+        process = subprocess.Popen([XVFB, "-displayfd", str(write_end), "-screen", "0", "1280x800x24",
+                                    "-nolisten", "tcp"], pass_fds=(write_end,),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_end)
+        write_end = -1
+        answer = b""
+        deadline = time.monotonic() + START_TIMEOUT
+        while not answer.endswith(b"\n"):
+            ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(read_end, 16) if ready else b""
+            if not chunk:  # timed out, or Xvfb exited without naming a display
+                process.kill()
+                process.wait(timeout=10)
+                raise EngineError("Xvfb did not start")
+            answer += chunk
+        return process, f":{int(answer)}"
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
 
 
 class Firefox:
@@ -150,9 +173,7 @@ class WebKit:
     ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 
     def __init__(self, proxy_port: int):
-        self.display = f":{free_port() % 2000 + 5000}"
-        self.xvfb = subprocess.Popen([XVFB, self.display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.xvfb, self.display = start_xvfb()
         port = free_port()
         # The proxy through the environment (GLib's proxy resolver): WebKit's `sslProxy`
         # capability would speak TLS to the proxy itself.

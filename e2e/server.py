@@ -67,7 +67,16 @@ class Server:
     ) -> Server:
         """A server on a free port (or `port`); pass another server's `secret_keys` to share its
         cookies, and more `gatekeeper serve` options in `options`."""
-        port = port or free_port()
+        if port is None:
+            # A port found free can be taken by another process before the server binds it
+            # (Chromium's own connections draw from the same range): then try another.
+            for attempt in range(3):
+                try:
+                    return cls.start(workdir, timeout=timeout, sites_dir=sites_dir, secret_keys=secret_keys,
+                                     options=options, port=free_port())
+                except RuntimeError as exc:
+                    if "address already in use" not in str(exc) or attempt == 2:
+                        raise
         db_path = workdir / "consent.db"
         log_path = workdir / "server.log"
         command = cls.command(port, db_path) + list(options)

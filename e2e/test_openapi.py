@@ -48,7 +48,7 @@ def test_the_document_is_valid_openapi_and_lists_every_public_endpoint(server):
     validate(document)  # raises on any violation of the OpenAPI 3.1 schema
     assert set(document["paths"]) >= {
         "/api/v1/consent", "/api/v1/consent/{consent_id}", "/gk/{site}.js", "/gk/{site}.{digest}.js",
-        "/gk/{site}/prefs/{lang}.json", "/gk/{site}/cookies", "/healthz", "/metrics", "/openapi.json", "/demo/{site}",
+        "/gk/{site}/prefs/{lang}.{digest}.js", "/gk/{site}/cookies", "/healthz", "/metrics", "/openapi.json", "/demo/{site}",
         "/api/v1/csp-report",
     }
     assert not any(path.startswith(("/admin", "/qa/")) for path in document["paths"])

@@ -142,6 +142,9 @@ def test_placeholders_stand_in_without_a_request_a_shift_or_an_axe_violation(lan
     assert placeholder(page, 3).locator("button").first.inner_text() == words["embed_content"]
     assert "widgets.example-reviews.net" in placeholder(page, 3).locator("p").first.inner_text()
     assert placeholder(page, 0).locator("button").nth(1).inner_text() == words["embed_always"].replace("{category}", "Marketing")
+    # A site that declares embeds has the placeholders in its bundle: on the first paint,
+    # with no later layer fetched for them (test_later_layer covers a site without).
+    assert [s.path for s in tracker_log.requests if "/prefs/" in s.path] == []
 
     page.locator("gatekeeper-banner button[data-gk=reject]").click()
     tracker_log.settle(page)

@@ -13,11 +13,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from . import metrics
-from .bundle import Asset
+from .bundle import LAYER_DIGEST, Asset
 from .cookies import clear_consent_cookie, consent_values
 
 JS = "text/javascript; charset=utf-8"
-JSON = "application/json"
 REVALIDATE = "no-cache"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -93,19 +92,18 @@ async def hashed_script(request: Request) -> Response:
     return _script(request, IMMUTABLE if current else REVALIDATE)
 
 
-async def preferences(request: Request) -> Response:
+async def later_layer(request: Request) -> Response:
+    # Only the layer the asking bundle was built with: after a deploy an old bundle's
+    # digest is gone, and the banner says the preferences could not be loaded.
     bundle = request.app.state.bundles.get(request.path_params["site"])
     asset = bundle.prefs.get(request.path_params["lang"]) if bundle else None
-    if asset is None:
+    if asset is None or request.path_params["digest"] != asset.digest[:LAYER_DIGEST]:
         return Response("Not found", status_code=404, media_type="text/plain")
-    response = serve(request, asset, JSON, REVALIDATE)
-    # Fetched by the bundle from the shop's pages, which may be another origin; public text.
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return serve(request, asset, JS, IMMUTABLE)
 
 
 routes: list[BaseRoute] = [
     Route("/gk/{site}.{digest}.js", hashed_script, methods=["GET", "HEAD"]),
     Route("/gk/{site}.js", script, methods=["GET", "HEAD"]),
-    Route("/gk/{site}/prefs/{lang}.json", preferences, methods=["GET", "HEAD"]),
+    Route("/gk/{site}/prefs/{lang}.{digest}.js", later_layer, methods=["GET", "HEAD"]),
 ]

@@ -102,9 +102,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "The site's bundle at a content-hashed URL, served immutable.",
         media={200: "text/javascript", 304: "", 404: "text/javascript"},
     ),
-    ("GET", "/gk/{site}/prefs/{lang}.json"): Operation(
-        "The preferences layer in one language, fetched on first open.",
-        media={200: "application/json", 304: "", 404: "text/plain"},
+    ("GET", "/gk/{site}/prefs/{lang}.{digest}.js"): Operation(
+        "The banner's later layer (preferences, withdrawal) in one language, fetched on first use; immutable.",
+        media={200: "text/javascript", 304: "", 404: "text/plain"},
     ),
     ("GET", "/gk/{site}/cookies.json"): Operation(
         "The site's cookie declaration as data, for tools such as `gatekeeper audit`.",

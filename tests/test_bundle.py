@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from gatekeeper import assets
-from gatekeeper.bundle import build_bundle, public_config
+from gatekeeper.bundle import LAYER_DIGEST, build_bundle, public_config, render_banner
 from gatekeeper.error_handlers import exception_handlers
 from gatekeeper.sites import load_sites, parse_site
 from gatekeeper.tokens import ConsentToken, TokenSigner
@@ -22,8 +22,9 @@ BUDGET = 6144  # bytes gzipped before the first click (DESIGN.md, "Budgets")
 
 
 def prefs_html(bundle, lang: str) -> str:
-    """The preferences layer's markup, as the bundle fetches it on first open."""
-    return json.loads(bundle.prefs[lang].body)["html"]
+    """The preferences layer's markup, as the later layer carries it (checked below by
+    test_the_later_layer_route, which finds it in the served script)."""
+    return render_banner(load_sites(SITES_DIR)[bundle.site_id], lang, "prefs")
 
 
 class Tags(HTMLParser):
@@ -87,9 +88,12 @@ def test_a_language_bundle_holds_only_its_own_first_layer(client, ecomarket):
     assert response.headers["etag"] == f'"{ecomarket.languages["de"].digest}-gzip"'
     body = response.text
     assert "Alle ablehnen" in body and "Alles weigeren" not in body and "Reject all" not in body
-    # Its config's texts too: the settings label and placeholder texts of German alone.
-    assert "Cookie-Einstellungen" in body and "Cookie-instellingen" not in body and "Cookie settings" not in body
-    assert "Diesen Inhalt laden" in body and "Load this content" not in body
+    # The settings control's label and the placeholders' texts (ECOMARKET declares no embeds)
+    # travel with the later layer, in German alone.
+    assert "label:" not in body and "Diesen Inhalt laden" not in body
+    later = ecomarket.prefs["de"].body.decode()
+    assert 'label:{de:"Cookie-Einstellungen"}' in later and "Cookie-instellingen" not in later and "Cookie settings" not in later
+    assert "Diesen Inhalt laden" in later and "Load this content" not in later
     assert len(ecomarket.languages["de"].gzip) < len(ecomarket.gzip)
     # A language the site lacks (or none) gets every language, never an error.
     assert client.get("/gk/ecomarket.js?lang=it").content == ecomarket.body
@@ -166,7 +170,7 @@ def test_first_layer_has_three_equal_buttons_and_the_links(ecomarket, sites, lan
     tags = Tags(ecomarket.texts[lang])
     dialog = tags.find("div", role="dialog")
     assert dialog and dialog[0]["aria-labelledby"] == "gk-title"
-    for action in ("accept", "reject", "prefs", "save"):
+    for action in ("accept", "reject", "prefs", "save", "withdraw"):
         buttons = tags.find("button", data_gk=action)
         assert len(buttons) == 1, action  # one element per action: no hidden twin
         assert buttons[0].get("class") is None and buttons[0]["type"] == "button"
@@ -281,11 +285,15 @@ def test_a_second_consent_cookie_beside_a_genuine_one_clears_both_scopes(sites, 
 def test_the_bundle_carries_the_public_keys_and_is_safe_inline(signer):
     """Strings that would end or escape an inline <script>, or break older engines, are escaped."""
     source = (SITES_DIR / "locomail.toml").read_text("utf-8")
-    source += '\n[texts.en]\nsettings = "Cookies </SCRIPT><script>alert(1)</script> <!-- \u2028\u2029"\n'
-    body = build_bundle(parse_site(source), signer.public_keys).body.decode()
+    evil = "Cookies </SCRIPT><script>alert(1)</script> <!-- \u2028\u2029"
+    source += f'\n[texts.en]\nsettings = "{evil}"\nchoice = "{evil}"\n'
+    bundle = build_bundle(parse_site(source), signer.public_keys)
+    body = bundle.body.decode()
     assert f'["{signer.public_keys[0]}"]' in body
-    assert "<\\/SCRIPT><script>alert(1)<\\/script> <\\!-- \\u2028\\u2029" in body
-    assert not re.search("</script|<!--|\u2028|\u2029", body, re.IGNORECASE)
+    later = bundle.prefs["en"].body.decode()  # where the settings label is
+    assert "<\\/SCRIPT><script>alert(1)<\\/script> <\\!-- \\u2028\\u2029" in later
+    for code in (body, later):  # the choice text, autoescaped markup in both
+        assert not re.search("</script|<!--|\u2028|\u2029", code, re.IGNORECASE)
 
 
 def test_a_genuine_consent_cookie_is_left_alone(client, signer):
@@ -294,21 +302,37 @@ def test_a_genuine_consent_cookie_is_left_alone(client, signer):
     assert "set-cookie" not in response.headers
 
 
-def test_preferences_layer_route(client, ecomarket):
-    response = client.get("/gk/ecomarket/prefs/fr.json", headers={"Accept-Encoding": "gzip"})
+def test_the_later_layer_route(client, ecomarket):
+    layer = ecomarket.prefs["fr"]
+    digest = layer.digest[:LAYER_DIGEST]
+    assert f'layer:{{fr:"{digest}"}}' in ecomarket.languages["fr"].body.decode(), "the bundle names the layer it was built with"
+    response = client.get(f"/gk/ecomarket/prefs/fr.{digest}.js", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
-    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert response.headers["content-encoding"] == "gzip"
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert response.content == ecomarket.prefs["fr"].body
-    layer = response.json()
-    assert layer["html"] == prefs_html(ecomarket, "fr") and 'data-category="analytics"' in layer["html"]
-    assert ".gk-service{" in layer["css"]  # the layer's own styles travel with it, not in the bundle
-    assert ".gk-service" not in ecomarket.body.decode()
-    again = client.get("/gk/ecomarket/prefs/fr.json", headers={"If-None-Match": response.headers["etag"]})
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert response.content == layer.body
+    body = response.text
+    assert body.split("\n")[1].startswith("gatekeeper._layer(")
+    # The preferences' markup and styles travel with the layer's code, not in the bundle.
+    html = prefs_html(ecomarket, "fr")
+    assert 'data-category="analytics"' in html and html in body
+    assert ".gk-service{" in body and ".gk-service" not in ecomarket.body.decode()
+    again = client.get(f"/gk/ecomarket/prefs/fr.{digest}.js", headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304
-    assert client.get("/gk/ecomarket/prefs/it.json").status_code == 404
-    assert client.get("/gk/nosuchshop/prefs/fr.json").status_code == 404
+    # A layer from an earlier build (an old cached bundle asks for it) is gone, not another.
+    assert client.get("/gk/ecomarket/prefs/fr.00000000.js").status_code == 404
+    assert client.get(f"/gk/ecomarket/prefs/it.{digest}.js").status_code == 404
+    assert client.get(f"/gk/nosuchshop/prefs/fr.{digest}.js").status_code == 404
+
+
+def test_the_later_layer_takes_the_bundle_s_parts_in_the_order_it_passes_them(ecomarket):
+    """layer.js is a function of LAYER_ARGS, which banner.js passes by position."""
+    import gatekeeper.bundle as bundle
+
+    banner = (SITES_DIR.parent / "static" / "banner" / "banner.js").read_text()
+    assert banner.count("code(LAYER_ARGS)") == 1
+    assert bundle.LAYER_ARGS.count(",") >= 10 and "LAYER_ARGS" not in ecomarket.body.decode()
 
 
 def test_config_places_the_settings_control_with_its_label_per_language(sites):

@@ -4,9 +4,7 @@ request's Consent in `scope["gatekeeper"]`, the CSP and expired cookies on the r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from .consent import CspMode, Guard
+from .consent import Middleware
 
 
 def _is_html(headers) -> bool:
@@ -16,20 +14,7 @@ def _is_html(headers) -> bool:
     return False
 
 
-class ConsentMiddleware:
-    def __init__(
-        self,
-        app,
-        *,
-        site: str,
-        sites_dir: str,
-        keys: str | Sequence[str],
-        csp: CspMode = "report",
-        report_uri: str | None = None,
-    ) -> None:
-        self.app = app
-        self.guard = Guard(site=site, sites_dir=sites_dir, keys=keys, csp=csp, report_uri=report_uri)
-
+class ConsentMiddleware(Middleware):
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)

@@ -252,3 +252,13 @@ class Guard:
         """Every header the middleware adds to a response (lower-case names)."""
         added = self.policy_headers(consent) if html else []
         return added + self.expiry_headers(consent, host, secure)
+
+
+class Middleware:
+    """What the ASGI and WSGI middlewares share (asgi.py, wsgi.py): the app they wrap and
+    the site's Guard, made from the options Guard takes (site, sites_dir, keys, csp,
+    report_uri), so a wrong or missing option fails the same way in both."""
+
+    def __init__(self, app, **options) -> None:
+        self.app = app
+        self.guard = Guard(**options)

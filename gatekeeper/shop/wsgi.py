@@ -4,25 +4,10 @@ Consent in `environ["gatekeeper"]`, the CSP and expired cookies on the response.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from .consent import CspMode, Guard
+from .consent import Middleware
 
 
-class WSGIConsentMiddleware:
-    def __init__(
-        self,
-        app,
-        *,
-        site: str,
-        sites_dir: str,
-        keys: str | Sequence[str],
-        csp: CspMode = "report",
-        report_uri: str | None = None,
-    ) -> None:
-        self.app = app
-        self.guard = Guard(site=site, sites_dir=sites_dir, keys=keys, csp=csp, report_uri=report_uri)
-
+class WSGIConsentMiddleware(Middleware):
     def __call__(self, environ, start_response):
         consent = self.guard.consent(environ.get("HTTP_COOKIE", ""), environ.get("HTTP_SEC_GPC"))
         environ["gatekeeper"] = consent

@@ -1,13 +1,11 @@
 // Gatekeeper banner: the consent dialog in an open shadow root on <gatekeeper-banner>.
 // It only produces decisions (through the gate's decide/withdraw) and loads no tag itself.
 
-let host, root, prefsMarkup, returnFocus, control
+let host, root, returnFocus, more
 
 const $ = (selector) => root.querySelector(selector)
-const inPrefs = () => !$('[data-layer=prefs]').hidden
-
-// One constructed stylesheet serves the banner and the settings control (so every visit
-// needs it). It is parsed here, in the bundle's first task, while the cookie store is
+// One constructed stylesheet serves the banner and the settings control (the later layer
+// adds its own rules to it). It is parsed here, in the bundle's first task, while the cookie store is
 // asked: the task that then builds the banner stays short on a slow phone.
 const sheet = new CSSStyleSheet()
 sheet.replaceSync(CSS)
@@ -30,18 +28,6 @@ function attach(el, then) {
   watch.observe(doc.documentElement, { childList: true })
 }
 
-// The bundle's own "cookie settings" control, shown whenever the banner is closed:
-// withdrawing must be as easy as consenting, on every page of the shop.
-function settings() {
-  if (CONFIG.settings === 'none') return
-  const [el, r] = shadow('gatekeeper-settings', '<button type="button"></button>', true)
-  el.dataset.pos = CONFIG.settings
-  el.hidden = host && !host.hidden
-  r.firstChild.textContent = CONFIG.label[lang]
-  r.firstChild.onclick = show
-  attach(control = el)
-}
-
 // Links to Gatekeeper's own pages resolve against the bundle's origin, not the shop's.
 const local = (el) => el.querySelectorAll('a[data-gk-local]').forEach((a) => { a.href = base + a.getAttribute('href') })
 
@@ -50,15 +36,9 @@ function build() {
   local(root)
   if (gpc) $('[data-gk-gpc]').hidden = false
   root.addEventListener('click', onClick)
-  root.addEventListener('keydown', onKey)
-}
-
-function layer(prefs) {
-  $('[data-layer=first]').hidden = prefs
-  $('[data-layer=prefs]').hidden = !prefs
-  $('[data-gk=prefs]').hidden = prefs
-  $('[data-gk=save]').hidden = !prefs
-  $('[data-gk=withdraw]').hidden = !(prefs && optional.some(allows))
+  // Escape closes a reopened banner; it never makes a decision (the later layer adds its
+  // own step back from the preferences).
+  root.addEventListener('keydown', (event) => event.key === 'Escape' && decision && hide())
 }
 
 const focusDialog = () => $('[role=dialog]').focus({ preventScroll: true })
@@ -71,80 +51,54 @@ function show(first) {
   if (fresh) build()
   if (host.hidden !== false) returnFocus = doc.activeElement
   host.hidden = false
-  if (control) control.hidden = true
-  layer(false)
   const focus = first === true ? () => requestAnimationFrame(() => setTimeout(focusDialog)) : focusDialog
   fresh ? attach(host, focus) : focus()
-  if (decision) openPrefs()
+  if (decision) later('prefs')
+  else if (more) later('first')
 }
 
 function hide() {
   if (!host || host.hidden) return
   host.hidden = true
-  if (control) control.hidden = false
-  if (returnFocus && returnFocus !== doc.body && returnFocus.isConnected) returnFocus.focus({ preventScroll: true })
+  // Focus returns once the settings control, if that had it, is back on screen (focusing
+  // the body, or an element since removed, does nothing).
+  Promise.resolve(closed()).then(() => returnFocus && returnFocus.focus({ preventScroll: true }))
 }
 
-// The preferences layer is fetched on first open, in the banner's language only, to keep
-// what every visitor downloads small; if it cannot be fetched the first layer stays.
-async function openPrefs() {
-  const box = $('[data-layer=prefs]')
-  prefsMarkup = prefsMarkup || fetch(base + '/gk/' + CONFIG.site + '/prefs/' + lang + '.json')
-    .then((response) => response.ok ? response.json() : Promise.reject(response.status))
-  try {
-    const prefs = await prefsMarkup
-    if (!box.firstChild) {
-      sheet.replaceSync(CSS + prefs.css)
-      box.innerHTML = prefs.html
-      local(box)
-    }
-  } catch (e) {
-    prefsMarkup = null
-    return
-  }
-  box.querySelectorAll('input[data-category]:not(:disabled)').forEach((input) => {
-    input.checked = allows(input.dataset.category)
+// What only a visitor who goes past the first layer needs (the preferences, the
+// withdrawal note, and placeholders where the site declares no embeds) is one script,
+// fetched on first use in the banner's language: layer.js, the code, with its markup and
+// styles (bundle.py). It hands over a function that receives the bundle's own parts,
+// LAYER_ARGS (bundle.py names them), and returns its entry for each action. Accept and
+// reject never wait for it. If it cannot be fetched, the first layer says so and stays.
+function later(action, arg) {
+  more = more || new Promise((resolve, reject) => {
+    gatekeeper._layer = (code) => resolve(code(LAYER_ARGS))
+    const el = doc.createElement('script')
+    el.src = base + '/gk/' + CONFIG.site + '/prefs/' + lang + '.' + CONFIG.layer[lang] + '.js'
+    el.nonce = nonce
+    el.onerror = reject
+    doc.head.appendChild(el)
   })
-  $('[data-gk-withdrawn]').hidden = true
-  $('[data-gk-receipt]').hidden = !decision?.id
-  layer(true)
-  $('#gk-prefs-title').focus({ preventScroll: true })
+  return more.then((run) => run(action, arg), () => {
+    more = null
+    if (root && !host.hidden && action !== 'hold') $('[data-gk-unavailable]').hidden = false
+  })
 }
 
-// Scripts already running cannot be unloaded: say so, and offer the reload that stops them.
-async function withdrawn(source) {
-  await withdraw(source)
-  await openPrefs()
-  const note = $('[data-gk-withdrawn]')
-  note.hidden = false
-  note.focus()
-}
+// The bundle's own "cookie settings" control (in the later layer), shown whenever the
+// banner is closed: withdrawing must be as easy as consenting, on every page of the shop.
+const closed = () => CONFIG.settings !== 'none' && later('closed')
 
 function onClick(event) {
   const button = event.target.closest('button[data-gk]')
   if (!button) return
   const action = button.dataset.gk
-  const source = inPrefs() ? 'preferences' : 'banner'
-  if (action === 'prefs') return openPrefs()
-  if (action === 'reload') return location.reload()
-  if (action === 'withdraw') return withdrawn(source)
+  if (action !== 'accept' && action !== 'reject') return later(action)
   hide()
-  const all = acceptAll()
-  const choice = {}
-  for (const c of optional) {
-    choice[c] = action === 'accept' ? all.includes(c) : action === 'save' && $('input[data-category="' + c + '"]').checked
-  }
-  decide(choice, gpc && !choice.marketing ? 'gpc' : source)
-}
-
-// Escape steps back or closes a reopened banner; it never makes a decision.
-function onKey(event) {
-  if (event.key !== 'Escape') return
-  if (decision) return hide()
-  if (inPrefs()) {
-    layer(false)
-    focusDialog()
-  }
+  const all = action === 'accept' ? acceptAll() : []
+  // Under GPC neither button grants marketing (acceptAll), so the source is always gpc.
+  decide((c) => all.includes(c), gpc ? 'gpc' : $('[data-layer=first]').hidden ? 'preferences' : 'banner')
 }
 
 // The shop's "cookie settings" control ([data-gk-open]) and content placeholders
@@ -154,44 +108,22 @@ doc.addEventListener('click', (event) => {
   if (!control) return
   const category = control.dataset.gkAllow
   if (!category) return show()
-  const choice = {}
-  for (const c of optional) choice[c] = allows(c) || c === category
   hide()
-  decide(choice, 'placeholder')
+  decide((c) => allows(c) || c === category, 'placeholder')
 })
 
-// Click-to-load: an iframe held for its category shows a placeholder document (srcdoc) in
-// its own box, so nothing moves; it names the vendor and its cookies in the page's language,
-// and nothing is requested from the vendor before a click. "Load" loads this embed only, on
-// this page; "Always allow" records the category's grant (source placeholder).
-const esc = (text) => text.replace(/[&<>"]/g, (c) => '&#' + c.charCodeAt(0) + ';')
-hold = (frame) => {
-  if (frame.gk) return
-  const texts = CONFIG.embed[lang], c = frame.dataset.category, t = doc.createElement('template')
-  const host = new URL(frame.dataset.src, location.href).hostname
-  const s = /*@embeds*/CONFIG.embeds.find((s) => s.h.some((h) => ('.' + host).endsWith('.' + h))) ||/*@*/ { n: host, v: 4 }
-  t.innerHTML = MARKUP[lang] // the category's name, as the first layer lists it
-  frame.gk = 1
-  frame.srcdoc = '<!doctype html><html lang=' + lang + '><title>' + esc(s.n) + '</title><style>body{font:15px/1.45 system-ui,sans-serif;color:#1b1b1b;background:#f4f4f4;margin:0;padding:1rem}button{font:inherit;font-weight:600;min-height:2.75rem;margin:0 .5rem .5rem 0;padding:.5rem 1rem;border:2px solid #1b1b1b;border-radius:.375rem;background:#1b1b1b;color:#fff}</style><p>' +
-    esc(texts[1].replace('{vendor}', s.n) + /*@embeds*/(s.k ? ': ' + s.k : '') +/*@*/ '.') + '<p><button>' + esc(texts[s.v]) + '</button><button>' +
-    esc(texts[0].replace('{category}', t.content.querySelectorAll('li')[optional.indexOf(c)].textContent)) + '</button>'
-  frame.onload = () => {
-    const [one, all] = frame.gk && frame.contentDocument ? frame.contentDocument.querySelectorAll('button') : []
-    if (all) {
-      one.onclick = () => load(frame)
-      all.onclick = () => decide(Object.fromEntries(optional.map((x) => [x, allows(x) || x === c])), 'placeholder')
-    }
-  }
-}
+// Click-to-load placeholders (placeholders.js) are in the bundle where the site declares
+// embeds; elsewhere an iframe held for its category fetches them with the later layer.
+/*@!embeds*/hold = (frame) => later('hold', frame)/*@*/
 
 w.addEventListener('gatekeeper:consent', hide)
 gatekeeper.show = show
 
-// What waits for a task of its own: placeholders, and the settings control (hidden while
-// the banner asks anyway). scheduler.yield() resumes ahead of the page's other queued work.
+// What waits for a task of its own: placeholders, and the settings control where the banner
+// is not asking. scheduler.yield() resumes ahead of the page's other queued work.
 function rest() {
   activateWithin(doc)
-  settings()
+  if (!host || host.hidden) closed()
 }
 
 // With no consent cookie at all the visitor is undecided for sure: only the first layer's

@@ -5,8 +5,8 @@
 
 const w = window, doc = document
 const me = doc.currentScript
-const nonce = (me && me.nonce) || ''
-const src = (me && me.src) || ''
+const nonce = me?.nonce || ''
+const src = me?.src || ''
 const base = src.includes('/gk/') ? src.slice(0, src.lastIndexOf('/gk/')) : location.origin
 const crossOrigin = new URL(base, location.href).origin !== location.origin
 const optional = CONFIG.categories
@@ -20,11 +20,11 @@ let decision = null, hold // hold(iframe): the banner's click-to-load placeholde
 w.dataLayer = w.dataLayer || []
 function gtag() { w.dataLayer.push(arguments) }
 w.gtag = w.gtag || gtag
-gtag('consent', 'default', {
-  ad_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied',
-  analytics_storage: 'denied', functionality_storage: 'denied',
-  personalization_storage: 'denied', security_storage: 'denied', wait_for_update: 500,
-})
+// Every Consent Mode type denied: the site's (CONFIG.modes lists the ad and analytics ones
+// always) and the two the shop's own storage uses.
+const denied = { functionality_storage: 'denied', security_storage: 'denied', wait_for_update: 500 }
+for (const t in CONFIG.modes) denied[t] = 'denied'
+gtag('consent', 'default', denied)
 
 const allows = (category) => category === 'necessary' || !!(decision && decision.categories[category])
 
@@ -212,19 +212,19 @@ function send(method, body) {
   return fetch(base + '/api/v1/consent', {
     method, credentials: 'include',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(Object.assign({ site: CONFIG.site, language: lang }, body)),
+    body: JSON.stringify({ site: CONFIG.site, language: lang, ...body }),
   })
 }
 
 // A grant counts only once the log has recorded it; if recording fails, this page view
-// goes on as a refusal and nothing is stored.
-async function decide(choice, source) {
+// goes on as a refusal and nothing is stored. `grants(category)` says what is chosen.
+async function decide(grants, source) {
   const categories = {}
-  for (const c of optional) categories[c] = !!choice[c]
+  for (const c of optional) categories[c] = !!grants(c)
   let next = decisionOf([], null)
   try {
     const response = await send('POST', { categories, revision: CONFIG.revision, source })
-    if (response.status !== 201) throw new Error('consent not recorded: ' + response.status)
+    if (response.status !== 201) throw response.status // not recorded
     const answer = await response.json()
     if (crossOrigin) {
       const secure = location.protocol === 'https:' ? '; Secure' : ''
@@ -236,7 +236,6 @@ async function decide(choice, source) {
   // gatekeeper.shop's "enforce" mode marks the tag: this page's CSP was sent for the old
   // decision and cannot widen, so a choice that grants more takes effect on a reload.
   if (me && me.hasAttribute('data-gk-reload') && optional.some((c) => next.categories[c] && !allows(c))) {
-    console.info('Gatekeeper: reloading for the new CSP')
     location.reload()
     return next
   }
@@ -260,9 +259,8 @@ const acceptAll = () => optional.filter((c) => !gpc || c !== 'marketing')
 const gatekeeper = w.gatekeeper = {
   get decision() { return decision },
   show() {},
-  accept: (categories = acceptAll()) =>
-    decide(Object.fromEntries(categories.map((c) => [c, true])), gpc && !categories.includes('marketing') ? 'gpc' : 'api'),
-  reject: () => decide({}, 'api'),
+  accept: (categories = acceptAll()) => decide((c) => categories.includes(c), gpc && !categories.includes('marketing') ? 'gpc' : 'api'),
+  reject: () => decide(() => 0, 'api'),
   withdraw: () => withdraw('api'),
   allows,
 }
