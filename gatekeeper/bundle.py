@@ -237,9 +237,12 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
     def config_of(language: str | None) -> tuple[dict, dict]:
         """The bundle's config and what only the later layer needs of it."""
         config = public_config(site, language)
-        # The settings control's label, and the placeholders' texts where they are not in
-        # the bundle, are used by the later layer alone.
+        # The settings control's place and label, and the placeholders' texts where they
+        # are not in the bundle, are used by the later layer alone; the bundle only needs
+        # to know whether there is a control.
         later = {key: config.pop(key) for key in ("label", *(() if "embeds" in wanted else ("embed",))) if key in config}
+        later["pos"] = config["settings"]
+        config["settings"] = config["settings"] != "none"
         return config, later
 
     def layer(lang: str) -> Asset:
@@ -255,7 +258,7 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
 
     def script(markup: dict[str, str], language: str | None = None) -> Asset:
         config = config_of(language)[0]
-        config["layer"] = {lang: layers[lang].digest[:LAYER_DIGEST] for lang in markup}
+        config["layer"] = {lang: f"/gk/{site.id}/prefs/{lang}.{layers[lang].digest[:LAYER_DIGEST]}.js" for lang in markup}
         return _script(
             f'(()=>{{"use strict";const CONFIG={_json(config)},KEYS={keys},MARKUP={_json(markup)},CSS={_json(css)},'
             f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code}}})();\n"

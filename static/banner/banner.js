@@ -62,7 +62,7 @@ function hide() {
   host.hidden = true
   // Focus returns once the settings control, if that had it, is back on screen (focusing
   // the body, or an element since removed, does nothing).
-  Promise.resolve(closed()).then(() => returnFocus && returnFocus.focus({ preventScroll: true }))
+  Promise.resolve(closed()).then(() => returnFocus?.focus({ preventScroll: true }))
 }
 
 // What only a visitor who goes past the first layer needs (the preferences, the
@@ -72,10 +72,10 @@ function hide() {
 // LAYER_ARGS (bundle.py names them), and returns its entry for each action. Accept and
 // reject never wait for it. If it cannot be fetched, the first layer says so and stays.
 function later(action, arg) {
-  more = more || new Promise((resolve, reject) => {
+  more ||= new Promise((resolve, reject) => {
     gatekeeper._layer = (code) => resolve(code(LAYER_ARGS))
     const el = doc.createElement('script')
-    el.src = base + '/gk/' + CONFIG.site + '/prefs/' + lang + '.' + CONFIG.layer[lang] + '.js'
+    el.src = base + CONFIG.layer[lang]
     el.nonce = nonce
     el.onerror = reject
     doc.head.appendChild(el)
@@ -88,7 +88,7 @@ function later(action, arg) {
 
 // The bundle's own "cookie settings" control (in the later layer), shown whenever the
 // banner is closed: withdrawing must be as easy as consenting, on every page of the shop.
-const closed = () => CONFIG.settings !== 'none' && later('closed')
+const closed = () => CONFIG.settings && later('closed')
 
 function onClick(event) {
   const button = event.target.closest('button[data-gk]')
@@ -104,7 +104,7 @@ function onClick(event) {
 // The shop's "cookie settings" control ([data-gk-open]) and content placeholders
 // ([data-gk-allow=category], "allow and continue") anywhere on the page.
 doc.addEventListener('click', (event) => {
-  const control = event.target.closest && event.target.closest('[data-gk-open],[data-gk-allow]')
+  const control = event.target.closest?.('[data-gk-open],[data-gk-allow]')
   if (!control) return
   const category = control.dataset.gkAllow
   if (!category) return show()
@@ -135,6 +135,6 @@ async function start() {
   if (unsigned) show(true)
   await ready
   if (!unsigned && !decision) show(true)
-  w.scheduler && scheduler.yield ? scheduler.yield().then(rest) : setTimeout(rest)
+  w.scheduler?.yield ? scheduler.yield().then(rest) : setTimeout(rest)
 }
 start()

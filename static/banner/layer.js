@@ -10,7 +10,7 @@ sheet.replaceSync(CSS + STYLE)
 function closed() {
   if (!control) {
     const [el, r] = shadow('gatekeeper-settings', '<button type="button"></button>', true)
-    el.dataset.pos = CONFIG.settings
+    el.dataset.pos = CONFIG.pos
     r.firstChild.textContent = CONFIG.label[lang]
     r.firstChild.onclick = show
     attach(control = el)
