@@ -56,6 +56,7 @@ OBSERVE = """(() => {
     start: e.startTime, duration: e.duration,
     scripts: e.scripts.map((s) => ({
       url: s.sourceURL, start: s.startTime, duration: s.duration, forced: s.forcedStyleAndLayoutDuration,
+      invoker: s.invokerType + ' ' + s.invoker,
     })),
   }));
   // No layout is forced here: that would land in the bundle's own task. The box is read
@@ -89,6 +90,9 @@ COLLECT = """(site) => {
   return {
     // Style and layout the bundle's code forced synchronously inside those tasks.
     forced: bundleTasks.map((task) => within(task).reduce((sum, s) => sum + (s.forced || 0), 0)),
+    // What of the bundle ran in each (script evaluation, a promise, a timer, an observer),
+    // with its own duration: where to look when one is long.
+    ran: bundleTasks.map((task) => within(task).map((s) => `${s.invoker.replace(/https?:\/\/[^ ]*\//, '')} ${Math.round(s.duration)} ms`).join(' + ')),
     visible: m.visible, inserted: m.inserted, cls: m.cls,
     longtasks: m.longtasks.map(([, d]) => d), bundle_tasks: bundleTasks.map(([, d]) => d),
     encoded: bundle ? bundle.encodedBodySize : null, transferred: bundle ? bundle.transferSize : null,
@@ -251,6 +255,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nChromium {version}, headless, 1280x800, {args.loads} cold loads per row "
           f"(new context: empty cache, no cookies), {os.cpu_count()} CPUs\n")
     print(table(results))
+    ran = [f"- {s.site} {s.rate}x: {task}" for s in results for load in s.loads for task in load["ran"]]
+    if ran:
+        print("\nBundle long tasks, what of the bundle ran in each (long-animation-frame scripts over 5 ms):")
+        print("\n".join(ran))
     print()
     print(sizes)
 

@@ -5,10 +5,9 @@ let host, root, returnFocus, more
 
 const $ = (selector) => root.querySelector(selector)
 // One constructed stylesheet serves the banner and the settings control (the later layer
-// adds its own rules to it). It is parsed here, in the bundle's first task, while the cookie store is
-// asked: the task that then builds the banner stays short on a slow phone.
+// adds its own rules to it). It is parsed with the first layer's DOM (build), in a task of
+// its own while the cookie store is asked, not in the bundle's first task.
 const sheet = new CSSStyleSheet()
-sheet.replaceSync(CSS)
 
 function shadow(tag, html, delegatesFocus) {
   const el = doc.createElement(tag)
@@ -31,15 +30,22 @@ function attach(el, then) {
 // Links to Gatekeeper's own pages resolve against the bundle's origin, not the shop's.
 const local = (el) => el.querySelectorAll('a[data-gk-local]').forEach((a) => { a.href = base + a.getAttribute('href') })
 
+// Hidden until show() puts it in the page: a built banner is not yet a shown one.
 function build() {
   [host, root] = shadow('gatekeeper-banner', MARKUP[lang])
+  host.hidden = true
+  sheet.replaceSync(CSS)
   local(root)
   if (gpc) $('[data-gk-gpc]').hidden = false
   root.addEventListener('click', onClick)
-  // Escape closes a reopened banner; it never makes a decision (the later layer adds its
-  // own step back from the preferences).
-  root.addEventListener('keydown', (event) => event.key === 'Escape' && decision && hide())
 }
+
+// The first layer's DOM is built in a task of its own, posted at once: it runs while the
+// cookie store is being asked, so the task that receives the answer only has to put it in
+// the page (two short tasks on a slow phone instead of one long one). A returning
+// visitor's stays out of the page, unused.
+const prebuilt = () => host || build()
+setTimeout(prebuilt)
 
 const focusDialog = () => $('[role=dialog]').focus({ preventScroll: true })
 
@@ -47,9 +53,9 @@ const focusDialog = () => $('[role=dialog]').focus({ preventScroll: true })
 // because focusing forces a layout of the whole shop page, which would otherwise run
 // inside the bundle's own task (a long task on slow phones). The banner is usable at once.
 function show(first) {
-  const fresh = !host
-  if (fresh) build()
-  if (host.hidden !== false) returnFocus = doc.activeElement
+  prebuilt()
+  const fresh = !host.isConnected
+  if (host.hidden) returnFocus = doc.activeElement
   host.hidden = false
   const focus = first === true ? () => requestAnimationFrame(() => setTimeout(focusDialog)) : focusDialog
   fresh ? attach(host, focus) : focus()
@@ -126,9 +132,9 @@ function rest() {
   if (!host || host.hidden) closed()
 }
 
-// With no consent cookie at all the visitor is undecided for sure: only the first layer's
-// DOM is built, as soon as the cookie store has answered, so the banner is in the page's
-// next paint and no task of the bundle is long on a slow phone (its focus waits for that
+// With no consent cookie at all the visitor is undecided for sure: the first layer (built
+// meanwhile, above) goes into the page as soon as the cookie store has answered, so the
+// banner is in the page's next paint and no task of the bundle is long on a slow phone (its focus waits for that
 // paint: show). A cookie is believed only once its signature is checked (ready).
 async function start() {
   const unsigned = !(await cookies).length

@@ -39,9 +39,13 @@ function build() {
   $('[data-layer=first]').insertAdjacentHTML('afterend', HTML)
   $('.gk-buttons').insertAdjacentHTML('beforeend', BUTTONS)
   local($('[data-layer=prefs]'))
-  // Escape steps back to the first layer; it never makes a decision.
+  // Escape closes a reopened banner, or steps back to the first layer; it never makes a
+  // decision. (A banner is reopened only through this layer: show() asks it for the
+  // preferences.)
   $('[role=dialog]').addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && !gatekeeper.decision && inPrefs()) {
+    if (event.key !== 'Escape') return
+    if (gatekeeper.decision) return hide()
+    if (inPrefs()) {
       layer(false)
       focusDialog()
     }
