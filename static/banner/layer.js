@@ -4,6 +4,8 @@
 // returning `actions`.
 
 let control
+// After the banner's own build (which sets the sheet to its CSS), whichever ran first.
+prebuilt()
 sheet.replaceSync(CSS + STYLE)
 
 // The bundle's own "cookie settings" control, shown whenever the banner is closed.
