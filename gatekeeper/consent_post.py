@@ -26,7 +26,8 @@ from starlette.routing import Route
 
 from . import answers, errors
 from .api import (
-    append, bare_media_type, check_origin, cors_headers, decision_state, read_limited, record_for, require_json,
+    append, bare_media_type, check_declared_length, check_origin, cors_headers, decision_state, read_limited, record_for,
+    require_json, too_large,
 )
 from .cookies import consent_cookie_in, consent_set_cookie
 from .decisions import MAX_BODY_BYTES, ConsentRequest, decide, decode, honour_gpc, language_for
@@ -49,23 +50,30 @@ def _headers(scope) -> dict[bytes, bytes]:
     return found
 
 
-async def _chunks(receive) -> AsyncIterator[bytes]:
-    """The body's pieces as they arrive, as Starlette's `Request.stream`."""
+async def _chunks(receive, message: dict) -> AsyncIterator[bytes]:
+    """The body's pieces as they arrive, from the first `message` on, as Starlette's `Request.stream`."""
     while True:
-        message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
         yield message.get("body", b"")
         if not message.get("more_body", False):
             return
+        message = await receive()
 
 
 async def _body(receive, headers: dict[bytes, bytes]) -> bytes:
     """The JSON body, refused before it is read when it is not JSON or declared too large."""
     require_json(bare_media_type(headers.get(b"content-type", b"").decode("latin-1")))
     declared = headers.get(b"content-length")
-    return await read_limited(_chunks(receive), declared.decode("latin-1") if declared is not None else None,
-                              MAX_BODY_BYTES)
+    declared = declared.decode("latin-1") if declared is not None else None
+    check_declared_length(declared, MAX_BODY_BYTES)
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body = message.get("body", b"")  # all in one message, as a small body mostly comes
+        if len(body) > MAX_BODY_BYTES:
+            raise too_large(MAX_BODY_BYTES)
+        return body
+    return await read_limited(_chunks(receive, message), declared, MAX_BODY_BYTES)
 
 
 async def _record_decision(scope, receive) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -89,7 +97,7 @@ async def _record_decision(scope, receive) -> tuple[int, bytes, list[tuple[bytes
         return 200, _encode(answers.BotNotRecorded()), cors_headers(origin)
     await append(state, record)
 
-    signed = signer.sign(
+    signed = await signer.sign_soon(
         ConsentToken(site=site.id, id=consent_id, granted=decision.granted, rev=site.revision, iat=int(time.time())))
     max_age = site.consent_days * 86400
     body = _encode(answers.Recorded(

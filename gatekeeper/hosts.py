@@ -41,6 +41,12 @@ def is_own_origin(origin: str | None, patterns: Iterable[str], scheme: str) -> b
     origins may act)."""
     if not origin:
         return False
+    return _own_origin(origin, tuple(patterns), scheme)
+
+
+@lru_cache(maxsize=1024)
+def _own_origin(origin: str, patterns: tuple[str, ...], scheme: str) -> bool:
+    """is_own_origin's verdict, remembered: a server sees a handful of origins, one per request."""
     origin_scheme, host = _split_origin(origin)
     return origin_scheme == scheme and host_matches(host, patterns)
 

@@ -54,10 +54,10 @@ class ForwardedHeaders(ProxyHeadersMiddleware):
             # No client address (a UNIX socket) is trusted as uvicorn trusts it: by "*".
             if (client[0] if client else None) not in self.trusted_hosts:
                 return await self.app(scope, receive, send)
-            names = {name for name, _ in scope["headers"]}
-            if names.isdisjoint(_PROXY_HEADERS):
+            names = [name for name, _ in scope["headers"] if name in _PROXY_HEADERS]
+            if not names:
                 return await self.app(scope, receive, send)
-            if names.isdisjoint(_UVICORNS):  # else uvicorn's own handling decides
+            if _UVICORNS.isdisjoint(names):  # else uvicorn's own handling decides
                 self._apply_forwarded(scope)
         await super().__call__(scope, receive, send)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -109,7 +110,7 @@ class Category(Struct):
         return DEFAULT_CONSENT_MODE.get(self.id, ())
 
 
-class Site(Struct):
+class Site(Struct, dict=True):  # dict: room for the cached properties below
     id: Slug
     name: str
     controller: str
@@ -140,12 +141,12 @@ class Site(Struct):
     def default_language(self) -> str:
         return self.languages[0]
 
-    @property
+    @cached_property  # asked several times by every consent POST; a site never changes
     def category_ids(self) -> tuple[str, ...]:
         """Every category of the site, `necessary` first."""
         return ("necessary",) + tuple(c.id for c in self.categories if c.id != "necessary")
 
-    @property
+    @cached_property
     def optional_categories(self) -> tuple[str, ...]:
         return self.category_ids[1:]
 

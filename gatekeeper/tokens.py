@@ -15,6 +15,7 @@ current revision and consent period reads as undecided (None) — never an excep
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
@@ -163,8 +164,36 @@ class TokenSigner(TokenVerifier):
             raise ValueError("at least one non-empty secret key is required")
         self._private = private_key(keys[0])
         super().__init__([public_key_text(private_key(k).public_key()) for k in keys])
+        self._asked: list[tuple[ConsentToken, asyncio.Future]] = []
+        self._asked_on: asyncio.AbstractEventLoop | None = None
 
     def sign(self, token: ConsentToken) -> str:
         payload = _b64encode(msgspec.json.encode(token))
         r, s = decode_dss_signature(self._private.sign(payload.encode("ascii"), _ECDSA))
         return f"{payload}.{_b64encode(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+    async def sign_soon(self, token: ConsentToken) -> str:
+        """The same signature as `sign`, made together with every other asked for in this
+        turn of the event loop, just after it (one batch of consent POSTs answered by one
+        commit asks in one turn). Back to back, OpenSSL's P-256 tables stay in the CPU's
+        cache: a signature between other work costs about half again as much."""
+        loop = asyncio.get_running_loop()
+        if self._asked_on is not loop:
+            if self._asked:  # another loop's batch is pending (an app driven from two loops)
+                return self.sign(token)
+            self._asked_on = loop
+        if not self._asked:
+            loop.call_soon(self._sign_asked)
+        done = loop.create_future()
+        self._asked.append((token, done))
+        return await done
+
+    def _sign_asked(self) -> None:
+        asked, self._asked = self._asked, []
+        for token, done in asked:
+            if done.done():  # its request was cancelled (the client went away)
+                continue
+            try:
+                done.set_result(self.sign(token))
+            except Exception as exc:  # that request's 500, as if it had signed itself
+                done.set_exception(exc)

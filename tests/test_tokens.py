@@ -123,3 +123,50 @@ def test_current_checks_site_revision_and_period(token, sites):
 def test_keys_are_required():
     with pytest.raises(ValueError):
         TokenSigner([])
+
+
+def test_tokens_asked_for_in_one_loop_turn_are_signed_together_after_it():
+    """sign_soon: the consent POSTs one commit answers ask in one turn and get their
+    signatures back to back (OpenSSL's tables still in the cache), each its own and valid."""
+    import asyncio
+
+    signer = TokenSigner(["k1"])
+    events: list[str] = []
+    plain_sign = signer.sign
+
+    def sign(token):
+        events.append(f"sign {token.id}")
+        return plain_sign(token)
+
+    signer.sign = sign
+    tokens = [ConsentToken(site="ecomarket", id=f"id{i}", granted=("analytics",), rev=1, iat=int(time.time())) for i in range(4)]
+
+    async def ask(token):
+        events.append(f"ask {token.id}")
+        return await signer.sign_soon(token)
+
+    async def run():
+        first = await asyncio.gather(*(ask(t) for t in tokens))
+        later = await ask(tokens[0])  # a later turn: a batch of its own
+        return first, later
+
+    signed, later = asyncio.run(run())
+    assert events == [f"ask id{i}" for i in range(4)] + [f"sign id{i}" for i in range(4)] + ["ask id0", "sign id0"]
+    assert [signer.verify(value) for value in signed] == tokens
+    assert signer.verify(later) == tokens[0]
+
+
+def test_a_failed_signature_fails_only_its_own_request():
+    import asyncio
+
+    signer = TokenSigner(["k1"])
+    plain_sign = signer.sign
+    signer.sign = lambda token: (_ for _ in ()).throw(RuntimeError("no")) if token.id == "bad" else plain_sign(token)
+    tokens = [ConsentToken(site="ecomarket", id=i, granted=(), rev=1, iat=int(time.time())) for i in ("a", "bad", "b")]
+
+    async def run():
+        return await asyncio.gather(*(signer.sign_soon(t) for t in tokens), return_exceptions=True)
+
+    a, bad, b = asyncio.run(run())
+    assert isinstance(bad, RuntimeError)
+    assert signer.verify(a) == tokens[0] and signer.verify(b) == tokens[2]
