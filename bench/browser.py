@@ -12,9 +12,11 @@ Prints a Markdown table (the README's) with the median and p90 of each measure.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import os
+import re
 import secrets
 import statistics
 import sys
@@ -33,6 +35,9 @@ from .load import free_port, gatekeeper_command, start
 SITES = ("ecomarket", "locomail")
 CPU_RATES = (1, 4)
 SETTLE_MS = 500  # after the banner shows, for late shifts and tasks
+# Bytes before the first click: the budget, 6,144 B, is asserted by tests/test_bundle.py;
+# this is the goal issue 14 set below it, reported here.
+GOAL = 5120
 
 # Installed before the page's own scripts. "Visible" is when the first animation frame
 # after the banner's dialog is in the document, with a box, runs: the frame that paints it.
@@ -51,6 +56,7 @@ OBSERVE = """(() => {
     start: e.startTime, duration: e.duration,
     scripts: e.scripts.map((s) => ({
       url: s.sourceURL, start: s.startTime, duration: s.duration, forced: s.forcedStyleAndLayoutDuration,
+      invoker: s.invokerType + ' ' + s.invoker,
     })),
   }));
   // No layout is forced here: that would land in the bundle's own task. The box is read
@@ -75,7 +81,8 @@ OBSERVE = """(() => {
 COLLECT = """(site) => {
   const m = window.__gkBench;
   const bundle = performance.getEntriesByType('resource').find((r) => new URL(r.name).pathname === '/gk/' + site + '.js');
-  const fromBundle = (url) => !!url && new URL(url, location.href).pathname === '/gk/' + site + '.js';
+  // Gatekeeper's code: the bundle, and its later layer (/gk/<site>/prefs/…) where a load fetches it.
+  const fromBundle = (url) => !!url && new URL(url, location.href).pathname.startsWith('/gk/' + site);
   // A long task is the bundle's when a script of the bundle ran within it.
   const bundleSpans = m.frames.flatMap((f) => f.scripts.filter((s) => fromBundle(s.url)));
   const within = ([start, duration]) => bundleSpans.filter((s) => s.start < start + duration && s.start + s.duration > start);
@@ -83,6 +90,9 @@ COLLECT = """(site) => {
   return {
     // Style and layout the bundle's code forced synchronously inside those tasks.
     forced: bundleTasks.map((task) => within(task).reduce((sum, s) => sum + (s.forced || 0), 0)),
+    // What of the bundle ran in each (script evaluation, a promise, a timer, an observer),
+    // with its own duration: where to look when one is long.
+    ran: bundleTasks.map((task) => within(task).map((s) => `${s.invoker.replace(/https?:\/\/[^ ]*\//, '')} ${Math.round(s.duration)} ms`).join(' + ')),
     visible: m.visible, inserted: m.inserted, cls: m.cls,
     longtasks: m.longtasks.map(([, d]) => d), bundle_tasks: bundleTasks.map(([, d]) => d),
     encoded: bundle ? bundle.encodedBodySize : null, transferred: bundle ? bundle.transferSize : null,
@@ -129,14 +139,26 @@ def cold_load(browser: Browser, url: str, site: str, rate: int, encoding: list[s
         context.close()
 
 
+def gzipped(url: str) -> bytes:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["Content-Encoding"] == "gzip"
+        return response.read()
+
+
 def gzip_size(base: str, site: str, lang: str | None = None) -> int:
     """The bundle as a gzip-only client gets it (the budget's measure; Chromium takes br),
     in one language as the demo shop embeds it (`?lang=`), or with every language."""
     query = f"?lang={lang}" if lang else ""
-    request = urllib.request.Request(f"{base}/gk/{site}.js{query}", headers={"Accept-Encoding": "gzip"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.headers["Content-Encoding"] == "gzip"
-        return len(response.read())
+    return len(gzipped(f"{base}/gk/{site}.js{query}"))
+
+
+def later_size(base: str, site: str, lang: str) -> int | None:
+    """The later layer, gzipped, at the path the one-language bundle names (its config's
+    `layer`): what a visitor downloads on first opening the preferences or choosing."""
+    body = gzip.decompress(gzipped(f"{base}/gk/{site}.js?lang={lang}")).decode()
+    found = re.search(r'layer:\{"?' + lang + r'"?:"(/gk/[^"]+\.js)"\}', body)
+    return len(gzipped(base + found[1])) if found else None
 
 
 def languages(base: str, site: str) -> list[str]:
@@ -146,11 +168,18 @@ def languages(base: str, site: str) -> list[str]:
 
 def bytes_table(base: str) -> str:
     """Bundle bytes gzipped per site: in each language (`?lang=`) and with every language."""
-    lines = ["| site | language | bundle B gzipped |", "|---|---|---:|"]
+    lines = [f"| site | language | bundle B gzipped (before the first click) | vs the {GOAL:,} B goal "
+             "| later layer B gzipped (on first use) |", "|---|---|---:|---|---:|"]
+
+    def versus(size: int) -> str:
+        return "met" if size <= GOAL else f"+{size - GOAL} B"
+
     for site in SITES:
         for lang in languages(base, site):
-            lines.append(f"| {site} | {lang} (`?lang={lang}`) | {gzip_size(base, site, lang)} |")
-        lines.append(f"| {site} | all (no `?lang=`) | {gzip_size(base, site)} |")
+            size = gzip_size(base, site, lang)
+            lines.append(f"| {site} | {lang} (`?lang={lang}`) | {size} | {versus(size)} | {later_size(base, site, lang) or '?'} |")
+        size = gzip_size(base, site)
+        lines.append(f"| {site} | all (no `?lang=`) | {size} | {versus(size)} | |")
     return "\n".join(lines)
 
 
@@ -226,6 +255,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nChromium {version}, headless, 1280x800, {args.loads} cold loads per row "
           f"(new context: empty cache, no cookies), {os.cpu_count()} CPUs\n")
     print(table(results))
+    ran = [f"- {s.site} {s.rate}x: {task}" for s in results for load in s.loads for task in load["ran"]]
+    if ran:
+        print("\nBundle long tasks, what of the bundle ran in each (long-animation-frame scripts over 5 ms):")
+        print("\n".join(ran))
     print()
     print(sizes)
 

@@ -208,7 +208,7 @@ def _shown(first: str, prefs: str, config: str) -> str:
 
 # The bundle's parts the later layer uses, passed by banner.js (`later`) to the function
 # layer.js is wrapped in, by position: the two lists are this one, so they cannot drift.
-LAYER_ARGS = "CONFIG,MARKUP,CSS,allows,decide,withdraw,show,hide,focusDialog,load,local,sheet,shadow,attach,$,gatekeeper,gpc"
+LAYER_ARGS = "CONFIG,MARKUP,CSS,allows,decide,withdraw,show,hide,focusDialog,load,local,sheet,shadow,attach,$,gatekeeper,gpc,prebuilt"
 
 
 def _script(source: str) -> Asset:
@@ -237,9 +237,12 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
     def config_of(language: str | None) -> tuple[dict, dict]:
         """The bundle's config and what only the later layer needs of it."""
         config = public_config(site, language)
-        # The settings control's label, and the placeholders' texts where they are not in
-        # the bundle, are used by the later layer alone.
+        # The settings control's place and label, and the placeholders' texts where they
+        # are not in the bundle, are used by the later layer alone; the bundle only needs
+        # to know whether there is a control.
         later = {key: config.pop(key) for key in ("label", *(() if "embeds" in wanted else ("embed",))) if key in config}
+        later["pos"] = config["settings"]
+        config["settings"] = config["settings"] != "none"
         return config, later
 
     def layer(lang: str) -> Asset:
@@ -255,7 +258,7 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
 
     def script(markup: dict[str, str], language: str | None = None) -> Asset:
         config = config_of(language)[0]
-        config["layer"] = {lang: layers[lang].digest[:LAYER_DIGEST] for lang in markup}
+        config["layer"] = {lang: f"/gk/{site.id}/prefs/{lang}.{layers[lang].digest[:LAYER_DIGEST]}.js" for lang in markup}
         return _script(
             f'(()=>{{"use strict";const CONFIG={_json(config)},KEYS={keys},MARKUP={_json(markup)},CSS={_json(css)},'
             f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code}}})();\n"

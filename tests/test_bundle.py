@@ -305,7 +305,8 @@ def test_a_genuine_consent_cookie_is_left_alone(client, signer):
 def test_the_later_layer_route(client, ecomarket):
     layer = ecomarket.prefs["fr"]
     digest = layer.digest[:LAYER_DIGEST]
-    assert f'layer:{{fr:"{digest}"}}' in ecomarket.languages["fr"].body.decode(), "the bundle names the layer it was built with"
+    path = f"/gk/ecomarket/prefs/fr.{digest}.js"
+    assert f'layer:{{fr:"{path}"}}' in ecomarket.languages["fr"].body.decode(), "the bundle names the layer it was built with"
     response = client.get(f"/gk/ecomarket/prefs/fr.{digest}.js", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"

@@ -5,10 +5,9 @@ let host, root, returnFocus, more
 
 const $ = (selector) => root.querySelector(selector)
 // One constructed stylesheet serves the banner and the settings control (the later layer
-// adds its own rules to it). It is parsed here, in the bundle's first task, while the cookie store is
-// asked: the task that then builds the banner stays short on a slow phone.
+// adds its own rules to it). It is parsed with the first layer's DOM (build), in a task of
+// its own while the cookie store is asked, not in the bundle's first task.
 const sheet = new CSSStyleSheet()
-sheet.replaceSync(CSS)
 
 function shadow(tag, html, delegatesFocus) {
   const el = doc.createElement(tag)
@@ -31,15 +30,22 @@ function attach(el, then) {
 // Links to Gatekeeper's own pages resolve against the bundle's origin, not the shop's.
 const local = (el) => el.querySelectorAll('a[data-gk-local]').forEach((a) => { a.href = base + a.getAttribute('href') })
 
+// Hidden until show() puts it in the page: a built banner is not yet a shown one.
 function build() {
   [host, root] = shadow('gatekeeper-banner', MARKUP[lang])
+  host.hidden = true
+  sheet.replaceSync(CSS)
   local(root)
   if (gpc) $('[data-gk-gpc]').hidden = false
   root.addEventListener('click', onClick)
-  // Escape closes a reopened banner; it never makes a decision (the later layer adds its
-  // own step back from the preferences).
-  root.addEventListener('keydown', (event) => event.key === 'Escape' && decision && hide())
 }
+
+// The first layer's DOM is built in a task of its own, posted at once: it runs while the
+// cookie store is being asked, so the task that receives the answer only has to put it in
+// the page (two short tasks on a slow phone instead of one long one). A returning
+// visitor's stays out of the page, unused.
+const prebuilt = () => host || build()
+setTimeout(prebuilt)
 
 const focusDialog = () => $('[role=dialog]').focus({ preventScroll: true })
 
@@ -47,9 +53,9 @@ const focusDialog = () => $('[role=dialog]').focus({ preventScroll: true })
 // because focusing forces a layout of the whole shop page, which would otherwise run
 // inside the bundle's own task (a long task on slow phones). The banner is usable at once.
 function show(first) {
-  const fresh = !host
-  if (fresh) build()
-  if (host.hidden !== false) returnFocus = doc.activeElement
+  prebuilt()
+  const fresh = !host.isConnected
+  if (host.hidden) returnFocus = doc.activeElement
   host.hidden = false
   const focus = first === true ? () => requestAnimationFrame(() => setTimeout(focusDialog)) : focusDialog
   fresh ? attach(host, focus) : focus()
@@ -62,7 +68,7 @@ function hide() {
   host.hidden = true
   // Focus returns once the settings control, if that had it, is back on screen (focusing
   // the body, or an element since removed, does nothing).
-  Promise.resolve(closed()).then(() => returnFocus && returnFocus.focus({ preventScroll: true }))
+  Promise.resolve(closed()).then(() => returnFocus?.focus({ preventScroll: true }))
 }
 
 // What only a visitor who goes past the first layer needs (the preferences, the
@@ -72,10 +78,10 @@ function hide() {
 // LAYER_ARGS (bundle.py names them), and returns its entry for each action. Accept and
 // reject never wait for it. If it cannot be fetched, the first layer says so and stays.
 function later(action, arg) {
-  more = more || new Promise((resolve, reject) => {
+  more ||= new Promise((resolve, reject) => {
     gatekeeper._layer = (code) => resolve(code(LAYER_ARGS))
     const el = doc.createElement('script')
-    el.src = base + '/gk/' + CONFIG.site + '/prefs/' + lang + '.' + CONFIG.layer[lang] + '.js'
+    el.src = base + CONFIG.layer[lang]
     el.nonce = nonce
     el.onerror = reject
     doc.head.appendChild(el)
@@ -88,7 +94,7 @@ function later(action, arg) {
 
 // The bundle's own "cookie settings" control (in the later layer), shown whenever the
 // banner is closed: withdrawing must be as easy as consenting, on every page of the shop.
-const closed = () => CONFIG.settings !== 'none' && later('closed')
+const closed = () => CONFIG.settings && later('closed')
 
 function onClick(event) {
   const button = event.target.closest('button[data-gk]')
@@ -104,7 +110,7 @@ function onClick(event) {
 // The shop's "cookie settings" control ([data-gk-open]) and content placeholders
 // ([data-gk-allow=category], "allow and continue") anywhere on the page.
 doc.addEventListener('click', (event) => {
-  const control = event.target.closest && event.target.closest('[data-gk-open],[data-gk-allow]')
+  const control = event.target.closest?.('[data-gk-open],[data-gk-allow]')
   if (!control) return
   const category = control.dataset.gkAllow
   if (!category) return show()
@@ -126,15 +132,15 @@ function rest() {
   if (!host || host.hidden) closed()
 }
 
-// With no consent cookie at all the visitor is undecided for sure: only the first layer's
-// DOM is built, as soon as the cookie store has answered, so the banner is in the page's
-// next paint and no task of the bundle is long on a slow phone (its focus waits for that
+// With no consent cookie at all the visitor is undecided for sure: the first layer (built
+// meanwhile, above) goes into the page as soon as the cookie store has answered, so the
+// banner is in the page's next paint and no task of the bundle is long on a slow phone (its focus waits for that
 // paint: show). A cookie is believed only once its signature is checked (ready).
 async function start() {
   const unsigned = !(await cookies).length
   if (unsigned) show(true)
   await ready
   if (!unsigned && !decision) show(true)
-  w.scheduler && scheduler.yield ? scheduler.yield().then(rest) : setTimeout(rest)
+  w.scheduler?.yield ? scheduler.yield().then(rest) : setTimeout(rest)
 }
 start()

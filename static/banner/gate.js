@@ -17,9 +17,9 @@ const lang = languages.includes(primary) ? primary : languages[0]
 const loaded = new Set()
 let decision = null, hold // hold(iframe): the banner's click-to-load placeholder
 
-w.dataLayer = w.dataLayer || []
+w.dataLayer ||= []
 function gtag() { w.dataLayer.push(arguments) }
-w.gtag = w.gtag || gtag
+w.gtag ||= gtag
 // Every Consent Mode type denied: the site's (CONFIG.modes lists the ad and analytics ones
 // always) and the two the shop's own storage uses.
 const denied = { functionality_storage: 'denied', security_storage: 'denied', wait_for_update: 500 }
@@ -174,8 +174,8 @@ function activate(el) {
 }
 
 function activateWithin(root) {
-  if (root.matches && root.matches(HELD)) activate(root)
-  if (root.querySelectorAll) root.querySelectorAll(HELD).forEach(activate)
+  if (root.matches?.(HELD)) activate(root)
+  root.querySelectorAll?.(HELD).forEach(activate)
 }
 
 function release() {
@@ -235,7 +235,7 @@ async function decide(grants, source) {
   } catch (e) { /* fail closed */ }
   // gatekeeper.shop's "enforce" mode marks the tag: this page's CSP was sent for the old
   // decision and cannot widen, so a choice that grants more takes effect on a reload.
-  if (me && me.hasAttribute('data-gk-reload') && optional.some((c) => next.categories[c] && !allows(c))) {
+  if (me?.hasAttribute('data-gk-reload') && optional.some((c) => next.categories[c] && !allows(c))) {
     location.reload()
     return next
   }

@@ -4,13 +4,15 @@
 // returning `actions`.
 
 let control
+// After the banner's own build (which sets the sheet to its CSS), whichever ran first.
+prebuilt()
 sheet.replaceSync(CSS + STYLE)
 
 // The bundle's own "cookie settings" control, shown whenever the banner is closed.
 function closed() {
   if (!control) {
     const [el, r] = shadow('gatekeeper-settings', '<button type="button"></button>', true)
-    el.dataset.pos = CONFIG.settings
+    el.dataset.pos = CONFIG.pos
     r.firstChild.textContent = CONFIG.label[lang]
     r.firstChild.onclick = show
     attach(control = el)
@@ -39,9 +41,13 @@ function build() {
   $('[data-layer=first]').insertAdjacentHTML('afterend', HTML)
   $('.gk-buttons').insertAdjacentHTML('beforeend', BUTTONS)
   local($('[data-layer=prefs]'))
-  // Escape steps back to the first layer; it never makes a decision.
+  // Escape closes a reopened banner, or steps back to the first layer; it never makes a
+  // decision. (A banner is reopened only through this layer: show() asks it for the
+  // preferences.)
   $('[role=dialog]').addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && !gatekeeper.decision && inPrefs()) {
+    if (event.key !== 'Escape') return
+    if (gatekeeper.decision) return hide()
+    if (inPrefs()) {
       layer(false)
       focusDialog()
     }
