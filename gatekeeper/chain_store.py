@@ -98,7 +98,10 @@ def _same(value):
 
 
 class SQLiteStore:
-    """One sqlite3 connection, used only from its own thread: one thread hop per batch."""
+    """One sqlite3 connection, used only from its own thread. The consent log runs its writer
+    in that thread (`in_thread`, `write_here`); `write` is one thread hop per batch."""
+
+    writes_in_thread = True
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -124,9 +127,14 @@ class SQLiteStore:
         self._thread.shutdown(wait=True)
 
     async def write(self, entries: Sequence[Entry]) -> dict[int, chain.Linked]:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._write, entries)
+        return await self.in_thread(lambda: self.write_here(entries))
 
-    def _write(self, entries: Sequence[Entry]) -> dict[int, chain.Linked]:
+    def in_thread(self, work) -> asyncio.Future:
+        """Runs `work` in the connection's thread (after whatever runs there now)."""
+        return asyncio.get_running_loop().run_in_executor(self._thread, work)
+
+    def write_here(self, entries: Sequence[Entry]) -> dict[int, chain.Linked]:
+        """Writes a batch; only in the connection's thread."""
         db, began = self._db, time.perf_counter()
         db.execute("BEGIN IMMEDIATE")
         try:

@@ -1,15 +1,20 @@
 """The consent log: append-only records, one per decision, committed before "recorded".
 
-Writes go through one writer task that commits whatever has queued up while the
-previous commit was in flight (group commit): under load many decisions share one
-fsync, and each caller still waits for the commit that holds its own record. The same
-transaction links every record into its site's hash chain (chain_store.py).
+Writes go through one writer that commits whatever has queued up while the previous
+commit was in flight (group commit): under load many decisions share one fsync, and each
+caller still waits for the commit that holds its own record. The same transaction links
+every record into its site's hash chain (chain_store.py). On PostgreSQL the writer is a
+task on the event loop (asyncpg); on SQLite it is a loop in the store's own thread, which
+starts the next commit as soon as one ends, without waiting for a turn of the event loop
+(busy with the requests the last commit answered), and hands each batch's answers back
+in one call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -59,20 +64,35 @@ class ConsentLog:
         self.store = store_for(engine.url)
         self._pending: list[tuple[Entry, asyncio.Future]] = []
         self._wake = asyncio.Event()
+        self._queued = threading.Condition()  # guards _pending when the store's thread takes from it
         self._open = False
-        self._writer: asyncio.Task | None = None
+        self._writer: asyncio.Future | None = None
+        self._in_thread = False
+        self._also_started = 0
 
     async def start(self) -> None:
+        if self._in_thread and self._writer is not None and not self._writer.done():
+            self._also_started += 1  # a second server on the app (another event loop) shares the writer
+            return
         await self.store.open()
         self._wake = asyncio.Event()
         self._open = True
-        self._writer = asyncio.create_task(self._write_forever(), name="consent-log-writer")
+        self._in_thread = getattr(self.store, "writes_in_thread", False)
+        if self._in_thread:
+            self._writer = asyncio.ensure_future(self.store.in_thread(self._write_in_thread))
+        else:
+            self._writer = asyncio.create_task(self._write_forever(), name="consent-log-writer")
 
     async def stop(self) -> None:
         """Commit what is queued, then stop."""
         if self._writer is None:
             return
-        self._open = False
+        if self._also_started:
+            self._also_started -= 1
+            return
+        with self._queued:
+            self._open = False
+            self._queued.notify()
         self._wake.set()
         await self._writer
         self._writer = None
@@ -91,9 +111,37 @@ class ConsentLog:
         if not self._open:
             raise LogClosed("the consent log is not running")
         done = asyncio.get_running_loop().create_future()
-        self._pending.append((entry, done))
-        self._wake.set()
+        if self._in_thread:
+            with self._queued:
+                self._pending.append((entry, done))
+                self._queued.notify()
+        else:
+            self._pending.append((entry, done))
+            self._wake.set()
         return await done
+
+    def _write_in_thread(self) -> None:
+        """The SQLite writer, in the store's thread: takes what is queued, commits it, hands
+        the outcome to the waiters' event loop in one call, and goes on with what queued
+        meanwhile."""
+        while True:
+            with self._queued:
+                while not self._pending and self._open:
+                    self._queued.wait()
+                if not self._pending:
+                    return  # stopped, and everything queued is committed
+                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            started = time.perf_counter()
+            try:
+                linked = self.store.write_here([entry for entry, _ in batch])
+            except Exception as exc:
+                _count_failure(batch)
+                for loop, waiters in _by_loop(batch).items():
+                    loop.call_soon_threadsafe(_failed, waiters, exc)
+            else:
+                _count_commit(batch, time.perf_counter() - started)  # prometheus-client is thread-safe
+                for loop, waiters in _by_loop(batch).items():
+                    loop.call_soon_threadsafe(_committed, waiters, linked)
 
     async def _write_forever(self) -> None:
         while self._open or self._pending:
@@ -104,18 +152,12 @@ class ConsentLog:
                 started = time.perf_counter()
                 try:
                     linked = await self.store.write([entry for entry, _ in batch])
-                except Exception as exc:  # every waiter learns its record was not written
-                    metrics.write_failures.inc()
-                    log.exception("consent log write of %d entries failed", len(batch))
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_exception(exc)
+                except Exception as exc:
+                    _count_failure(batch)
+                    _failed(list(enumerate(done for _, done in batch)), exc)
                 else:
-                    metrics.commit_seconds.observe(time.perf_counter() - started)
-                    metrics.commit_batch.observe(len(batch))
-                    for i, (_, done) in enumerate(batch):
-                        if not done.done():
-                            done.set_result(linked.get(i))
+                    _count_commit(batch, time.perf_counter() - started)
+                    _committed(list(enumerate(done for _, done in batch)), linked)
 
     async def records_for(self, consent_id: str) -> list[ConsentRecord]:
         """Every record of one consent id, oldest first."""
@@ -136,6 +178,40 @@ class ConsentLog:
              Linked(*(row[k] for k in chained)))
             for row in rows
         ]
+
+
+Waiters = list[tuple[int, asyncio.Future]]  # (index in the batch, its caller's future)
+
+
+def _by_loop(batch: list[tuple[Entry, asyncio.Future]]) -> dict[asyncio.AbstractEventLoop, Waiters]:
+    """A batch's waiters by their event loop (one, unless two servers share the app)."""
+    loops: dict[asyncio.AbstractEventLoop, Waiters] = {}
+    for i, (_, done) in enumerate(batch):
+        loops.setdefault(done.get_loop(), []).append((i, done))
+    return loops
+
+
+def _count_failure(batch: list) -> None:
+    metrics.write_failures.inc()
+    log.exception("consent log write of %d entries failed", len(batch))
+
+
+def _count_commit(batch: list, seconds: float) -> None:
+    metrics.commit_seconds.observe(seconds)
+    metrics.commit_batch.observe(len(batch))
+
+
+def _failed(waiters: Waiters, exc: Exception) -> None:
+    """Every waiter learns its record was not written."""
+    for _, done in waiters:
+        if not done.done():
+            done.set_exception(exc)
+
+
+def _committed(waiters: Waiters, linked: dict) -> None:
+    for i, done in waiters:
+        if not done.done():  # its request was cancelled meanwhile
+            done.set_result(linked.get(i))
 
 
 def as_utc(moment: datetime) -> datetime:

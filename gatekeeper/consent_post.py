@@ -16,7 +16,6 @@ the route in `routes` serves /openapi.json and any caller that reaches the route
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import AsyncIterator
 
@@ -26,8 +25,8 @@ from starlette.routing import Route
 
 from . import answers, errors
 from .api import (
-    append, bare_media_type, check_declared_length, check_origin, cors_headers, decision_state, read_limited, record_for,
-    require_json, too_large,
+    append, bare_media_type, check_declared_length, check_origin, cors_headers, decision_state, new_consent_id,
+    read_limited, record_for, require_json, too_large,
 )
 from .cookies import consent_cookie_in, consent_set_cookie
 from .decisions import MAX_BODY_BYTES, ConsentRequest, decide, decode, honour_gpc, language_for
@@ -87,7 +86,7 @@ async def _record_decision(scope, receive) -> tuple[int, bytes, list[tuple[bytes
     signer = state.signer
     cookie = headers.get(b"cookie")
     previous = signer.current(consent_cookie_in(cookie.decode("latin-1")), site) if cookie else None
-    consent_id = previous.id if previous else secrets.token_urlsafe(16)
+    consent_id = previous.id if previous else new_consent_id()
     language = language_for(site, consent.language)
     client = scope.get("client")
     record = record_for(state, site, consent_id, decision.action, decision, language, source,

@@ -290,3 +290,27 @@ def test_healthz_answers_503_when_the_log_is_unreachable(client, monkeypatch):
     monkeypatch.setattr(client.app.state, "engine", create_engine("postgresql://nobody@127.0.0.1:9/none"))
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["error"] == "database_unreachable"
+
+
+def test_new_consent_ids_are_random_distinct_and_never_shared_with_a_forked_child():
+    """They are read from os.urandom in blocks: each is handed out once, as
+    secrets.token_urlsafe(16) would make it, and a child process (a forking server's
+    worker) does not hand out the ids its parent has read ahead."""
+    import os
+    import re
+
+    from gatekeeper.api import new_consent_id
+
+    ids = [new_consent_id() for _ in range(600)]  # past two refills
+    assert len(set(ids)) == 600
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", i) for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first id, to the parent
+        os.write(write, new_consent_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    assert len(child) == 22 and child != new_consent_id()

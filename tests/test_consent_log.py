@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import sqlite3
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -219,3 +221,38 @@ def test_servers_starting_together_archive_each_banner_text_once(database_url, s
     stored, hashes = asyncio.run(run())
     assert hashes == expected
     assert sum(stored) == len(expected)  # each text counted as new by exactly one server
+
+
+def test_sqlite_commits_go_on_while_the_event_loop_is_busy(tmp_path):
+    """The SQLite writer runs in the store's thread: a record queued while the previous
+    commit was in flight is committed even while the event loop is busy with other work
+    (here: blocked outright), not only once the loop gets round to the writer again."""
+    url = f"sqlite:///{tmp_path}/busy.db"
+
+    async def run():
+        log = await started(url)
+        try:
+            first = asyncio.ensure_future(log.append(record(1)))
+            await asyncio.sleep(0)  # queued; the writer's thread takes it
+            second = asyncio.ensure_future(log.append(record(2)))
+            await asyncio.sleep(0)  # queued behind it
+            time.sleep(0.5)  # the event loop busy: no turn for anything
+            with sqlite3.connect(f"{tmp_path}/busy.db") as db:
+                committed = db.execute("SELECT count(*) FROM consent_records").fetchone()[0]
+            await asyncio.wait_for(asyncio.gather(first, second), 10)
+            return committed
+        finally:
+            await stopped(log)
+
+    assert asyncio.run(run()) == 2
+
+
+def test_stopping_commits_what_is_queued(database_url):
+    async def run():
+        log = await started(database_url)
+        waiting = [asyncio.ensure_future(log.append(record(i))) for i in range(20)]
+        await asyncio.sleep(0)
+        await stopped(log)
+        return [w.result().seq for w in waiting]
+
+    assert sorted(asyncio.run(run())) == list(range(1, 21))

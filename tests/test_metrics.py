@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from gatekeeper.chain_store import PostgresStore
-from gatekeeper.db import async_url
 from gatekeeper.logs import JSONFormatter
 
 from test_api import CHROME, decision, post
@@ -48,10 +47,11 @@ def test_decisions_refusals_commits_and_bundles_are_counted(client):
     assert moved(before, after, "gatekeeper_bundle_requests_total", site="ecomarket", outcome="not_modified") == 1
 
 
-def test_a_failed_commit_is_counted(client):
+def test_a_failed_commit_is_counted(client, settings):
     before = scrape(client)
-    # A real engine on a closed local port: the commit fails, the visitor is told 503.
-    client.app.state.consent_log.store = PostgresStore(async_url("postgresql://nobody@127.0.0.1:9/none"))
+    # The table gone under the running writer: the commit fails, the visitor is told 503.
+    with sqlite3.connect(settings.database_url.removeprefix("sqlite:///")) as db:
+        db.execute("DROP TABLE consent_records")
     assert post(client, decision()).status_code == 503
     after = scrape(client)
     assert moved(before, after, "gatekeeper_log_write_failures_total") == 1

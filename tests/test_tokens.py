@@ -139,7 +139,8 @@ def test_tokens_asked_for_in_one_loop_turn_are_signed_together_after_it():
         return plain_sign(token)
 
     signer.sign = sign
-    tokens = [ConsentToken(site="ecomarket", id=f"id{i}", granted=("analytics",), rev=1, iat=int(time.time())) for i in range(4)]
+    tokens = [ConsentToken(site="ecomarket", id=f"id{i}", granted=("analytics",), rev=1, iat=int(time.time()))
+              for i in range(4)]
 
     async def ask(token):
         events.append(f"ask {token.id}")
