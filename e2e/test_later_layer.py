@@ -77,6 +77,7 @@ def test_a_layer_that_cannot_be_fetched_is_said_and_the_first_layer_still_decide
     context.route(LAYER, lambda route: route.abort("internetdisconnected"))
     open_demo(page, server, "ecomarket", lang="de")
     wait_for_banner(page)
+    wait_for_banner_focus(page)  # the banner's own first focus, after the first paint, is done
     note = page.locator(f"{BANNER} [data-gk-unavailable]")
     assert note.is_hidden()
 
