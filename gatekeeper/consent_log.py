@@ -113,6 +113,8 @@ class ConsentLog:
         done = asyncio.get_running_loop().create_future()
         if self._in_thread:
             with self._queued:
+                if not self._open:  # again under the lock stop() takes: no waiter left behind
+                    raise LogClosed("the consent log is not running")
                 self._pending.append((entry, done))
                 self._queued.notify()
         else:
