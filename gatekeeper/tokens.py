@@ -164,8 +164,8 @@ class TokenSigner(TokenVerifier):
             raise ValueError("at least one non-empty secret key is required")
         self._private = private_key(keys[0])
         super().__init__([public_key_text(private_key(k).public_key()) for k in keys])
-        self._asked: list[tuple[ConsentToken, asyncio.Future]] = []
-        self._asked_on: asyncio.AbstractEventLoop | None = None
+        # Event loop -> the tokens asked for in its current turn (each loop only touches its own).
+        self._asked: dict[asyncio.AbstractEventLoop, list[tuple[ConsentToken, asyncio.Future]]] = {}
 
     def sign(self, token: ConsentToken) -> str:
         payload = _b64encode(msgspec.json.encode(token))
@@ -178,19 +178,16 @@ class TokenSigner(TokenVerifier):
         commit asks in one turn). Back to back, OpenSSL's P-256 tables stay in the CPU's
         cache: a signature between other work costs about half again as much."""
         loop = asyncio.get_running_loop()
-        if self._asked_on is not loop:
-            if self._asked:  # another loop's batch is pending (an app driven from two loops)
-                return self.sign(token)
-            self._asked_on = loop
-        if not self._asked:
-            loop.call_soon(self._sign_asked)
+        asked = self._asked.get(loop)
+        if asked is None:
+            asked = self._asked[loop] = []
+            loop.call_soon(self._sign_asked, loop)
         done = loop.create_future()
-        self._asked.append((token, done))
+        asked.append((token, done))
         return await done
 
-    def _sign_asked(self) -> None:
-        asked, self._asked = self._asked, []
-        for token, done in asked:
+    def _sign_asked(self, loop: asyncio.AbstractEventLoop) -> None:
+        for token, done in self._asked.pop(loop):
             if done.done():  # its request was cancelled (the client went away)
                 continue
             try:

@@ -171,3 +171,36 @@ def test_a_failed_signature_fails_only_its_own_request():
     a, bad, b = asyncio.run(run())
     assert isinstance(bad, RuntimeError)
     assert signer.verify(a) == tokens[0] and signer.verify(b) == tokens[2]
+
+
+def test_event_loops_in_two_threads_each_get_their_own_signatures():
+    """Two servers on one app (one event loop per thread) share one signer: each loop's
+    batch is its own, signed in its own thread, and no request waits for another loop."""
+    import asyncio
+    import threading
+
+    signer = TokenSigner(["k1"])
+    tokens = {name: [ConsentToken(site="ecomarket", id=f"{name}{i}", granted=(), rev=1, iat=int(time.time()))
+                     for i in range(300)] for name in ("a", "b")}
+    signed: dict[str, list[str]] = {}
+    start = threading.Barrier(2)
+
+    def serve(name):
+        async def run():
+            start.wait()
+            values = []
+            for chunk in range(0, 300, 30):  # many turns, each with a batch of 30
+                values += await asyncio.wait_for(
+                    asyncio.gather(*(signer.sign_soon(t) for t in tokens[name][chunk : chunk + 30])), 10)
+            return values
+
+        signed[name] = asyncio.run(run())
+
+    threads = [threading.Thread(target=serve, args=(name,)) for name in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [signer.verify(v) for v in signed["a"]] == tokens["a"]
+    assert [signer.verify(v) for v in signed["b"]] == tokens["b"]
+    assert signer._asked == {}, "nothing left asked for"
