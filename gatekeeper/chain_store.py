@@ -18,7 +18,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import msgspec
@@ -132,6 +132,10 @@ class SQLiteStore:
     def in_thread(self, work) -> asyncio.Future:
         """Runs `work` in the connection's thread (after whatever runs there now)."""
         return asyncio.get_running_loop().run_in_executor(self._thread, work)
+
+    def submit(self, work) -> Future:
+        """The same, awaitable from any event loop (asyncio.wrap_future), or none."""
+        return self._thread.submit(work)
 
     def write_here(self, entries: Sequence[Entry]) -> dict[int, chain.Linked]:
         """Writes a batch; only in the connection's thread."""

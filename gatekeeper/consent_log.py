@@ -13,6 +13,7 @@ in one call.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -66,7 +67,9 @@ class ConsentLog:
         self._wake = asyncio.Event()
         self._queued = threading.Condition()  # guards _pending when the store's thread takes from it
         self._open = False
-        self._writer: asyncio.Future | None = None
+        # The writer: a task on the event loop (PostgreSQL), or the loop in the store's thread
+        # (SQLite), a concurrent future any server's event loop can wait for.
+        self._writer: asyncio.Task | concurrent.futures.Future | None = None
         self._in_thread = False
         self._also_started = 0
 
@@ -79,7 +82,7 @@ class ConsentLog:
         self._open = True
         self._in_thread = getattr(self.store, "writes_in_thread", False)
         if self._in_thread:
-            self._writer = asyncio.ensure_future(self.store.in_thread(self._write_in_thread))
+            self._writer = self.store.submit(self._write_in_thread)
         else:
             self._writer = asyncio.create_task(self._write_forever(), name="consent-log-writer")
 
@@ -94,8 +97,8 @@ class ConsentLog:
             self._open = False
             self._queued.notify()
         self._wake.set()
-        await self._writer
-        self._writer = None
+        writer, self._writer = self._writer, None
+        await (asyncio.wrap_future(writer) if isinstance(writer, concurrent.futures.Future) else writer)
         await self.store.close()
         log.info("consent log: %s", self.store.timings.summary())
 
@@ -138,12 +141,10 @@ class ConsentLog:
                 linked = self.store.write_here([entry for entry, _ in batch])
             except Exception as exc:
                 _count_failure(batch)
-                for loop, waiters in _by_loop(batch).items():
-                    loop.call_soon_threadsafe(_failed, waiters, exc)
+                _hand_back(batch, _failed, exc)
             else:
                 _count_commit(batch, time.perf_counter() - started)  # prometheus-client is thread-safe
-                for loop, waiters in _by_loop(batch).items():
-                    loop.call_soon_threadsafe(_committed, waiters, linked)
+                _hand_back(batch, _committed, linked)
 
     async def _write_forever(self) -> None:
         while self._open or self._pending:
@@ -191,6 +192,16 @@ def _by_loop(batch: list[tuple[Entry, asyncio.Future]]) -> dict[asyncio.Abstract
     for i, (_, done) in enumerate(batch):
         loops.setdefault(done.get_loop(), []).append((i, done))
     return loops
+
+
+def _hand_back(batch: list[tuple[Entry, asyncio.Future]], outcome, value) -> None:
+    """From the store's thread: each waiter's event loop learns its records' outcome, in one
+    call per loop. A loop closed meanwhile (its server stopped) has nobody left waiting."""
+    for loop, waiters in _by_loop(batch).items():
+        try:
+            loop.call_soon_threadsafe(outcome, waiters, value)
+        except RuntimeError:
+            pass
 
 
 def _count_failure(batch: list) -> None:
