@@ -116,7 +116,9 @@ class ConsentLog:
         done = asyncio.get_running_loop().create_future()
         if self._in_thread:
             with self._queued:
-                if not self._open:  # again under the lock stop() takes: no waiter left behind
+                # Again under the lock stop() takes, and the writer must still be running:
+                # no waiter is left behind for a writer that has ended (503, not a hang).
+                if not self._open or self._writer is None or self._writer.done():
                     raise LogClosed("the consent log is not running")
                 self._pending.append((entry, done))
                 self._queued.notify()

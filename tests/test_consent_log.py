@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from gatekeeper.consent_log import ConsentLog, ConsentRecord
+from gatekeeper.consent_log import ConsentLog, ConsentRecord, LogClosed
 from gatekeeper.db import DatabaseError, _alembic_config, consent_records, create_engine, migrate
 
 HEAD = ScriptDirectory.from_config(_alembic_config()).get_current_head()
@@ -335,3 +335,22 @@ def test_a_server_whose_loop_closed_with_a_record_in_flight_does_not_stop_the_wr
         return linked.seq
 
     assert asyncio.run(second()) == 2
+
+
+def test_a_writer_that_has_ended_fails_appends_at_once(tmp_path, monkeypatch):
+    """Whatever ends the SQLite writer's loop, a later record is refused (503), not left waiting."""
+    from gatekeeper import consent_log
+
+    async def scenario():
+        log = await started(f"sqlite:///{tmp_path / 'ended.db'}")
+        monkeypatch.setattr(consent_log, "_hand_back", lambda *a: (_ for _ in ()).throw(ValueError("a bug")))
+        first = asyncio.ensure_future(log.append(record(1)))
+        for _ in range(200):  # the writer committed it, then ended on the bug
+            if log._writer.done():
+                break
+            await asyncio.sleep(0.01)
+        first.cancel()
+        with pytest.raises(LogClosed):
+            await asyncio.wait_for(log.append(record(2)), 2)
+
+    asyncio.run(scenario())
