@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from . import metrics
-from .bundle import LAYER_DIGEST, Asset
+from .bundle import LAYER_FIT, Asset
 from .cookies import clear_consent_cookie, consent_values
 
 JS = "text/javascript; charset=utf-8"
@@ -93,13 +93,16 @@ async def hashed_script(request: Request) -> Response:
 
 
 async def later_layer(request: Request) -> Response:
-    # Only the layer the asking bundle was built with: after a deploy an old bundle's
-    # digest is gone, and the banner says the preferences could not be loaded.
+    # The layer the asking bundle was built with, for a year; after a deploy that changed
+    # only its wording or services, today's layer, revalidated (an old bundle cached under
+    # the hashed URL keeps its settings control and preferences); a layer that would not
+    # fit the asking bundle's code or categories, never (404: the banner says so).
+    lang, version = request.path_params["lang"], request.path_params["digest"]
     bundle = request.app.state.bundles.get(request.path_params["site"])
-    asset = bundle.prefs.get(request.path_params["lang"]) if bundle else None
-    if asset is None or request.path_params["digest"] != asset.digest[:LAYER_DIGEST]:
+    current = bundle.layer_versions.get(lang) if bundle else None
+    if current is None or version[:LAYER_FIT] != current[:LAYER_FIT]:
         return Response("Not found", status_code=404, media_type="text/plain")
-    return serve(request, asset, JS, IMMUTABLE)
+    return serve(request, bundle.prefs[lang], JS, IMMUTABLE if version == current else REVALIDATE)
 
 
 routes: list[BaseRoute] = [

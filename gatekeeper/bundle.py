@@ -28,7 +28,7 @@ from .cookies import COOKIE_NAME, withdrawal_patterns
 from .embeds import embed_config
 from .loaders import Embed, browser_config, gate_features
 from .sites import Site
-from .templating import render
+from .templating import render, template_source
 from .texts import site_texts
 from .tokens import FORMAT_VERSION
 
@@ -75,6 +75,8 @@ class Bundle(Asset):
     # Language -> the later layer (layer.js with the preferences' markup and CSS), served
     # from /gk/<site>/prefs/<lang>.<digest>.js on first use.
     prefs: Mapping[str, Asset]
+    # Language -> the later layer's version in its URL (LAYER_FIT, then its own digest).
+    layer_versions: Mapping[str, str]
     # Language -> the bundle with that language's first layer only (/gk/<site>.js?lang=).
     languages: Mapping[str, Asset]
 
@@ -192,10 +194,15 @@ def _inline_safe(code: str) -> str:
 # bundle task over 50 ms). Only a comment, and only at the very top; other engines skip it.
 COMPILE_HINT = "//# allFunctionsCalledOnLoad\n"
 
-# The later layer's URL names the first characters of its digest: a bundle cached from an
-# earlier deploy asks for the layer it was built with, which is then gone (404), instead
-# of running a layer whose LAYER_ARGS may differ.
-LAYER_DIGEST = 8
+# The later layer's URL names what it must fit and what it holds: the first LAYER_FIT
+# characters of a hash of everything the bundle and the layer agree on (their code, the
+# parts passed between them, the banner's template, the site's categories), then the
+# first of the layer's own digest. A bundle cached from an earlier deploy (a year, under
+# the hashed URL) whose layer changed only in wording or services gets today's layer
+# (assets.py); one built from other code or categories gets a 404, never a layer that
+# does not fit it.
+LAYER_FIT = 6
+LAYER_DIGEST = 12
 
 
 def _shown(first: str, prefs: str, config: str) -> str:
@@ -255,10 +262,14 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
         )
 
     layers = {lang: layer(lang) for lang in site.languages}
+    fit = hashlib.sha256("\0".join(
+        (code, layer_code, LAYER_ARGS, template_source("banner.html"), _json(public_config(site)["categories"]))
+    ).encode("utf-8")).hexdigest()[:LAYER_FIT]
+    versions = {lang: fit + asset.digest[: LAYER_DIGEST - LAYER_FIT] for lang, asset in layers.items()}
 
     def script(markup: dict[str, str], language: str | None = None) -> Asset:
         config = config_of(language)[0]
-        config["layer"] = {lang: f"/gk/{site.id}/prefs/{lang}.{layers[lang].digest[:LAYER_DIGEST]}.js" for lang in markup}
+        config["layer"] = {lang: f"/gk/{site.id}/prefs/{lang}.{versions[lang]}.js" for lang in markup}
         return _script(
             f'(()=>{{"use strict";const CONFIG={_json(config)},KEYS={keys},MARKUP={_json(markup)},CSS={_json(css)},'
             f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code}}})();\n"
@@ -273,6 +284,7 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
         texts=MappingProxyType(shown),
         text_hashes=MappingProxyType({lang: hashlib.sha256(html.encode("utf-8")).hexdigest() for lang, html in shown.items()}),
         prefs=MappingProxyType(layers),
+        layer_versions=MappingProxyType(versions),
         languages=MappingProxyType({lang: script({lang: html}, lang) for lang, html in first.items()}),
     )
 

@@ -26,6 +26,11 @@ environment.globals["consent_cookie"] = COOKIE_NAME
 templates = Jinja2Templates(env=environment)
 
 
+def template_source(name: str) -> str:
+    """A template's own text, unrendered."""
+    return environment.loader.get_source(environment, name)[0]
+
+
 def render(name: str, **context) -> str:
     """A template rendered outside any request (the banner markup at start-up)."""
     return environment.get_template(name).render(**context)

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from gatekeeper import assets
-from gatekeeper.bundle import LAYER_DIGEST, build_bundle, public_config, render_banner
+from gatekeeper.bundle import LAYER_DIGEST, LAYER_FIT, build_bundle, public_config, render_banner
 from gatekeeper.error_handlers import exception_handlers
 from gatekeeper.sites import load_sites, parse_site
 from gatekeeper.tokens import ConsentToken, TokenSigner
@@ -304,7 +304,8 @@ def test_a_genuine_consent_cookie_is_left_alone(client, signer):
 
 def test_the_later_layer_route(client, ecomarket):
     layer = ecomarket.prefs["fr"]
-    digest = layer.digest[:LAYER_DIGEST]
+    digest = ecomarket.layer_versions["fr"]
+    assert len(digest) == LAYER_DIGEST and digest[LAYER_FIT:] == layer.digest[: LAYER_DIGEST - LAYER_FIT]
     path = f"/gk/ecomarket/prefs/fr.{digest}.js"
     assert f'layer:{{fr:"{path}"}}' in ecomarket.languages["fr"].body.decode(), "the bundle names the layer it was built with"
     response = client.get(f"/gk/ecomarket/prefs/fr.{digest}.js", headers={"Accept-Encoding": "gzip"})
@@ -321,8 +322,12 @@ def test_the_later_layer_route(client, ecomarket):
     assert ".gk-service{" in body and ".gk-service" not in ecomarket.body.decode()
     again = client.get(f"/gk/ecomarket/prefs/fr.{digest}.js", headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304
-    # A layer from an earlier build (an old cached bundle asks for it) is gone, not another.
-    assert client.get("/gk/ecomarket/prefs/fr.00000000.js").status_code == 404
+    # A bundle cached from an earlier build whose layer changed only in what it says gets
+    # today's layer, revalidated; one built from other code or categories gets none.
+    older = client.get(f"/gk/ecomarket/prefs/fr.{digest[:LAYER_FIT]}000000.js")
+    assert older.status_code == 200 and older.content == layer.body
+    assert older.headers["cache-control"] == "no-cache"
+    assert client.get(f"/gk/ecomarket/prefs/fr.000000{digest[LAYER_FIT:]}.js").status_code == 404
     assert client.get(f"/gk/ecomarket/prefs/it.{digest}.js").status_code == 404
     assert client.get(f"/gk/nosuchshop/prefs/fr.{digest}.js").status_code == 404
 
@@ -383,3 +388,18 @@ def test_the_consent_cookie_name_and_format_version_are_written_once():
     assert "p.v === FORMAT" in gate and not re.search(r"\.v === \d", gate)
     code = gzip.decompress(build_bundle(load_sites(SITES_DIR)["ecomarket"]).gzip).decode()
     assert re.search(rf'(\w+)="{COOKIE_NAME}",(\w+)={FORMAT_VERSION}[;,]', code), "the bundle gets both from Python"
+
+
+def test_the_later_layer_s_version_says_what_it_fits_and_what_it_holds():
+    """An old bundle gets today's layer only where that fits it (assets.later_layer): the
+    version's first part changes with the categories, not with the wording."""
+    source = (SITES_DIR / "locomail.toml").read_text("utf-8")
+    before = build_bundle(parse_site(source))
+    reworded = build_bundle(parse_site(source.replace("Seeing how you use the site", "How you use the site")))
+    assert reworded.prefs["en"].body != before.prefs["en"].body
+    old, new = before.layer_versions["en"], reworded.layer_versions["en"]
+    assert new != old and new[:LAYER_FIT] == old[:LAYER_FIT]
+    more = build_bundle(parse_site(source + '\n[[categories]]\nid = "preferences"\n'
+                                   'name = { nl = "Voorkeuren", en = "Preferences" }\n'
+                                   'description = { nl = "Uw keuzes onthouden.", en = "Remembering your choices." }\n'))
+    assert more.layer_versions["en"][:LAYER_FIT] != old[:LAYER_FIT]
