@@ -39,7 +39,7 @@ def test_only_the_bundle_before_the_first_click_and_the_layer_once_on_opening_pr
 
     open_preferences(page)
     [layer] = layer_requests(tracker_log)
-    assert re.fullmatch(r"/gk/ecomarket/prefs/nl\.[0-9a-f]{8}\.js", layer), layer
+    assert re.fullmatch(r"/gk/ecomarket/prefs/nl\.[0-9a-f]{12}\.js", layer), layer
     assert page.locator(f"{BANNER} [data-layer=first]").is_hidden()
     assert page.locator(f'{BANNER} input[data-category="analytics"]').is_visible()
 
@@ -96,6 +96,38 @@ def test_a_layer_that_cannot_be_fetched_is_said_and_the_first_layer_still_decide
     page.locator(f"{BANNER} button[data-gk=prefs]").click()
     page.locator(f"{BANNER} button[data-gk=save]").wait_for(state="visible", timeout=5_000)
     assert note.is_hidden()
+
+
+def test_a_layer_that_loads_but_never_hands_itself_over_fails_like_one_not_fetched(server, context, page, tracker_log):
+    """A 200 that is not the layer (a captive portal, a proxy's error page as JavaScript)
+    must not leave the preferences button dead: the note, and a retry that fetches again."""
+    context.route(LAYER, lambda route: route.fulfill(status=200, content_type="text/javascript", body="/* not it */"))
+    open_demo(page, server, "ecomarket", lang="en")
+    wait_for_banner(page)
+    wait_for_banner_focus(page)
+    note = page.locator(f"{BANNER} [data-gk-unavailable]")
+    page.locator(f"{BANNER} button[data-gk=prefs]").click()
+    note.wait_for(state="visible", timeout=5_000)
+    assert decision(page) is None
+
+    context.unroute(LAYER)
+    page.locator(f"{BANNER} button[data-gk=prefs]").click()
+    page.locator(f"{BANNER} button[data-gk=save]").wait_for(state="visible", timeout=5_000)
+    assert len(layer_requests(tracker_log)) == 2
+
+
+def test_escape_closes_a_reopened_banner_without_the_layer(server, context, page, tracker_log):
+    open_demo(page, server, "ecomarket", lang="en")
+    wait_for_banner(page)
+    choose(page, "reject")
+    context.route(LAYER, lambda route: route.abort("internetdisconnected"))
+    page.reload()
+    tracker_log.settle(page)
+    page.evaluate("() => gatekeeper.show()")  # what the shop's [data-gk-open] link does
+    page.locator(f"{BANNER} [data-gk-unavailable]").wait_for(state="visible", timeout=5_000)
+    page.keyboard.press("Escape")
+    page.locator(BANNER).wait_for(state="hidden", timeout=5_000)
+    assert decision(page)["categories"]["analytics"] is False, "Escape decided nothing"
 
 
 def test_offline_reject_from_the_first_layer_still_refuses(server, context, page, tracker_log):

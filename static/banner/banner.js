@@ -38,6 +38,8 @@ function build() {
   local(root)
   if (gpc) $('[data-gk-gpc]').hidden = false
   root.addEventListener('click', onClick)
+  // Escape closes a reopened banner, with or without the later layer; it never decides.
+  host.onkeydown = (event) => event.key == 'Escape' && decision && hide()
 }
 
 // The first layer's DOM is built in a task of its own, posted at once: it runs while the
@@ -83,7 +85,8 @@ function later(action, arg) {
     const el = doc.createElement('script')
     el.src = base + CONFIG.layer[lang]
     el.nonce = nonce
-    el.onerror = reject
+    // A layer that loads but never hands itself over (or throws) fails like one not fetched.
+    el.onload = el.onerror = reject
     doc.head.appendChild(el)
   })
   return more.then((run) => run(action, arg), () => {

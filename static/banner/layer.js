@@ -41,12 +41,10 @@ function build() {
   $('[data-layer=first]').insertAdjacentHTML('afterend', HTML)
   $('.gk-buttons').insertAdjacentHTML('beforeend', BUTTONS)
   local($('[data-layer=prefs]'))
-  // Escape closes a reopened banner, or steps back to the first layer; it never makes a
-  // decision. (A banner is reopened only through this layer: show() asks it for the
-  // preferences.)
+  // Escape steps back from the preferences to the first layer of an undecided visitor's
+  // banner; it never makes a decision (a reopened banner it closes: banner.js).
   $('[role=dialog]').addEventListener('keydown', (event) => {
-    if (event.key !== 'Escape') return
-    if (gatekeeper.decision) return hide()
+    if (event.key !== 'Escape' || gatekeeper.decision) return
     if (inPrefs()) {
       layer(false)
       focusDialog()
