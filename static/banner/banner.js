@@ -39,7 +39,8 @@ function build() {
   if (gpc) $('[data-gk-gpc]').hidden = false
   root.addEventListener('click', onClick)
   // Escape closes a reopened banner, with or without the later layer; it never decides.
-  host.onkeydown = (event) => event.key == 'Escape' && decision && hide()
+  // (In braces: a handler property returning false would cancel every other key, Tab too.)
+  host.onkeydown = (event) => { event.key == 'Escape' && decision && hide() }
 }
 
 // The first layer's DOM is built in a task of its own, posted at once: it runs while the
