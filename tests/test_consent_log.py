@@ -258,83 +258,61 @@ def test_stopping_commits_what_is_queued(database_url):
     assert sorted(asyncio.run(run())) == list(range(1, 21))
 
 
-def _in_thread(coroutine_function):
-    """Runs an event loop of its own in another thread (a second server on the same app)."""
+def _two_servers(url: str, first_work, pause: float = 0.0) -> tuple[int, bool]:
+    """Two servers on one app: the first (an event loop of its own, in a thread) starts the
+    log, does `first_work(log, second_started)` and stops first; the second starts the same
+    log meanwhile and, once the first's loop has closed (and `pause` more seconds), appends
+    a record and stops. The record's chain position, and whether the first thread ended."""
     import threading
 
-    outcome = {}
-    thread = threading.Thread(target=lambda: outcome.setdefault("value", asyncio.run(coroutine_function())))
+    shared, second_started = {}, threading.Event()
+
+    async def first():
+        shared["log"] = log = await started(url)
+        await first_work(log, second_started)
+        await log.stop()
+
+    thread = threading.Thread(target=lambda: asyncio.run(first()))
     thread.start()
-    return thread, outcome
+
+    async def second():
+        for _ in range(500):
+            if "log" in shared:
+                break
+            await asyncio.sleep(0.01)
+        log = shared["log"]
+        await log.start()
+        second_started.set()
+        thread.join(10)
+        await asyncio.sleep(pause)
+        linked = await asyncio.wait_for(log.append(record(2)), 5)
+        await asyncio.wait_for(log.stop(), 5)
+        return linked.seq
+
+    return asyncio.run(second()), not thread.is_alive()
 
 
 def test_two_servers_on_one_sqlite_log_stop_in_either_order(tmp_path):
     """The server that started the writer may stop first: the other one still commits, and
     its own stop waits for the writer from its own event loop."""
-    import threading
-
-    url = f"sqlite:///{tmp_path / 'two.db'}"
-    shared, second_started = {}, threading.Event()
-
-    async def first():
-        shared["log"] = log = await started(url)
+    async def first_work(log, second_started):
         await log.append(record(1))
-        second_started.wait(10)
-        await log.stop()  # the first to start, the first to stop: the writer keeps running
+        second_started.wait(10)  # then the first to start stops first: the writer keeps running
 
-    thread, _ = _in_thread(first)
-
-    async def second():
-        for _ in range(500):
-            if "log" in shared:
-                break
-            await asyncio.sleep(0.01)
-        log = shared["log"]
-        await log.start()
-        second_started.set()
-        thread.join(10)
-        linked = await asyncio.wait_for(log.append(record(2)), 5)
-        await asyncio.wait_for(log.stop(), 5)
-        return linked.seq
-
-    assert asyncio.run(second()) == 2
-    assert not thread.is_alive()
+    assert _two_servers(f"sqlite:///{tmp_path / 'two.db'}", first_work) == (2, True)
 
 
 def test_a_server_whose_loop_closed_with_a_record_in_flight_does_not_stop_the_writer(tmp_path):
     """Its waiter's loop is gone when the commit ends: the writer goes on for the other server."""
-    import threading
-    import time
-
-    url = f"sqlite:///{tmp_path / 'gone.db'}"
-    shared, second_started = {}, threading.Event()
-
-    async def first():
-        shared["log"] = log = await started(url)
+    async def first_work(log, second_started):
         slow = log.store.write_here
         log.store.write_here = lambda entries: (time.sleep(0.3), slow(entries))[1]
         second_started.wait(10)
         asyncio.ensure_future(log.append(record(1)))  # still being committed when this loop closes
         await asyncio.sleep(0.05)
-        await log.stop()
 
-    thread, _ = _in_thread(first)
-
-    async def second():
-        for _ in range(500):
-            if "log" in shared:
-                break
-            await asyncio.sleep(0.01)
-        log = shared["log"]
-        await log.start()
-        second_started.set()
-        thread.join(10)
-        await asyncio.sleep(0.5)  # the first loop's commit has ended, its loop closed
-        linked = await asyncio.wait_for(log.append(record(2)), 5)
-        await asyncio.wait_for(log.stop(), 5)
-        return linked.seq
-
-    assert asyncio.run(second()) == 2
+    # After the pause the first loop's commit has ended, its loop closed.
+    assert _two_servers(f"sqlite:///{tmp_path / 'gone.db'}", first_work, pause=0.5) == (2, True)
 
 
 def test_a_writer_that_has_ended_fails_appends_at_once(tmp_path, monkeypatch):
