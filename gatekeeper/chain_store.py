@@ -99,7 +99,7 @@ def _same(value):
 
 class SQLiteStore:
     """One sqlite3 connection, used only from its own thread. The consent log runs its writer
-    in that thread (`in_thread`, `write_here`); `write` is one thread hop per batch."""
+    loop in that thread (`submit`), which commits each batch there (`write_here`)."""
 
     writes_in_thread = True
 
@@ -126,15 +126,9 @@ class SQLiteStore:
         await asyncio.get_running_loop().run_in_executor(self._thread, close)
         self._thread.shutdown(wait=True)
 
-    async def write(self, entries: Sequence[Entry]) -> dict[int, chain.Linked]:
-        return await self.in_thread(lambda: self.write_here(entries))
-
-    def in_thread(self, work) -> asyncio.Future:
-        """Runs `work` in the connection's thread (after whatever runs there now)."""
-        return asyncio.get_running_loop().run_in_executor(self._thread, work)
-
     def submit(self, work) -> Future:
-        """The same, awaitable from any event loop (asyncio.wrap_future), or none."""
+        """Runs `work` in the connection's thread (after whatever runs there now); awaitable
+        from any event loop (asyncio.wrap_future)."""
         return self._thread.submit(work)
 
     def write_here(self, entries: Sequence[Entry]) -> dict[int, chain.Linked]:
