@@ -92,18 +92,23 @@ def too_large(limit: int) -> errors.BodyTooLarge:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused (413) as soon as it is known to exceed `limit` bytes."""
-    return await read_limited(request.stream(), request.headers.get("content-length"), limit)
+    check_declared_length(request.headers.get("content-length"), limit)
+    return await read_limited(request.stream(), limit)
 
 
-async def read_limited(chunks: AsyncIterator[bytes], declared: str | None, limit: int) -> bytes:
-    """The body from its `chunks`, refused (413) before reading when its Content-Length
-    (`declared`) exceeds `limit` bytes, and as soon as what was read does."""
-    check_declared_length(declared, limit)
+def within_limit(body: bytes, limit: int) -> bytes:
+    """`body`, refused (413) when it exceeds `limit` bytes."""
+    if len(body) > limit:
+        raise too_large(limit)
+    return body
+
+
+async def read_limited(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """The body from its `chunks`, refused (413) as soon as what was read exceeds `limit`
+    bytes (its declared length is checked before: check_declared_length)."""
     body = b""
     async for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise too_large(limit)
+        body = within_limit(body + chunk, limit)
     return body
 
 

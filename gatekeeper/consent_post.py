@@ -26,7 +26,7 @@ from starlette.routing import Route
 from . import answers, errors
 from .api import (
     append, bare_media_type, check_declared_length, check_origin, cors_headers, decision_state, new_consent_id,
-    read_limited, record_for, require_json, too_large,
+    read_limited, record_for, require_json, within_limit,
 )
 from .cookies import consent_cookie_in, consent_set_cookie
 from .decisions import MAX_BODY_BYTES, ConsentRequest, decide, decode, honour_gpc, language_for
@@ -64,15 +64,12 @@ async def _body(receive, headers: dict[bytes, bytes]) -> bytes:
     """The JSON body, refused before it is read when it is not JSON or declared too large."""
     require_json(bare_media_type(headers.get(b"content-type", b"").decode("latin-1")))
     declared = headers.get(b"content-length")
-    declared = declared.decode("latin-1") if declared is not None else None
-    check_declared_length(declared, MAX_BODY_BYTES)
+    check_declared_length(declared.decode("latin-1") if declared is not None else None, MAX_BODY_BYTES)
     message = await receive()
     if message["type"] == "http.request" and not message.get("more_body", False):
-        body = message.get("body", b"")  # all in one message, as a small body mostly comes
-        if len(body) > MAX_BODY_BYTES:
-            raise too_large(MAX_BODY_BYTES)
-        return body
-    return await read_limited(_chunks(receive, message), declared, MAX_BODY_BYTES)
+        # All in one message, as a small body mostly comes: no async generator to drive.
+        return within_limit(message.get("body", b""), MAX_BODY_BYTES)
+    return await read_limited(_chunks(receive, message), MAX_BODY_BYTES)
 
 
 async def _record_decision(scope, receive) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
