@@ -226,7 +226,8 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
     """`public_keys`: the consent token's verification keys (tokens.py); with none, no stored
     decision verifies and every visit shows the banner."""
     first = {lang: render_banner(site, lang, "first") for lang in site.languages}
-    prefs = {lang: render_banner(site, lang, "prefs") + render_banner(site, lang, "buttons") for lang in site.languages}
+    prefs_html = {lang: render_banner(site, lang, "prefs") for lang in site.languages}
+    buttons = {lang: render_banner(site, lang, "buttons") for lang in site.languages}
     css = _minified_css(site.theme.css() + _static("banner.css"))
     prefs_css = _minified_css(_static("layer.css"))
     wanted = features(site)
@@ -253,17 +254,17 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
         return config, later
 
     def layer(lang: str) -> Asset:
-        html, buttons = render_banner(site, lang, "prefs"), render_banner(site, lang, "buttons")
         later = config_of(lang)[1]
         extra = f"Object.assign(CONFIG,{_json(later)});" if later else ""
         return _script(
-            f'gatekeeper._layer(({LAYER_ARGS})=>{{"use strict";const w=window,doc=document,lang={_json(lang)},optional=CONFIG.categories,HTML={_json(html)},'
-            f"BUTTONS={_json(buttons)},STYLE={_json(prefs_css)};let hold;{extra}\n{layer_code}\nreturn(action,arg)=>actions[action](arg)}});\n"
+            f'gatekeeper._layer(({LAYER_ARGS})=>{{"use strict";const w=window,doc=document,lang={_json(lang)},optional=CONFIG.categories,HTML={_json(prefs_html[lang])},'
+            f"BUTTONS={_json(buttons[lang])},STYLE={_json(prefs_css)};let hold;{extra}\n{layer_code}\nreturn(action,arg)=>actions[action](arg)}});\n"
         )
 
     layers = {lang: layer(lang) for lang in site.languages}
+    public = public_config(site)
     fit = hashlib.sha256("\0".join(
-        (code, layer_code, LAYER_ARGS, template_source("banner.html"), _json(public_config(site)["categories"]))
+        (code, layer_code, LAYER_ARGS, template_source("banner.html"), _json(public["categories"]))
     ).encode("utf-8")).hexdigest()[:LAYER_FIT]
     versions = {lang: fit + asset.digest[: LAYER_DIGEST - LAYER_FIT] for lang, asset in layers.items()}
 
@@ -276,8 +277,8 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
         )
 
     asset = script(first)
-    config = _json(public_config(site))
-    shown = {lang: _shown(first[lang], prefs[lang], config) for lang in site.languages}
+    config = _json(public)
+    shown = {lang: _shown(first[lang], prefs_html[lang] + buttons[lang], config) for lang in site.languages}
     return Bundle(
         **vars(asset),
         site_id=site.id,
