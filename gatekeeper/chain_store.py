@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
+from operator import itemgetter
 
 import msgspec
 import sqlalchemy as sa
@@ -84,19 +85,20 @@ def _link(entries, by_site, heads: Mapping[str, chain.Head]):
     return records, texts, new_heads, linked
 
 
-def _rows(columns: Sequence[str], linked_fields, convert: Mapping) -> list[tuple]:
+def _rows(columns: Sequence[str], linked_fields, convert: Mapping) -> list[list]:
     """Statement parameters in `columns` order (the entry's fields, then its chain position),
     each field through its converter for the driver."""
     fields_of = columns[:-3]
-    same = _same
-    return [
-        (*[convert.get(c, same)(fields[c]) for c in fields_of], at.seq, at.prev_hash, at.record_hash)
-        for fields, at in linked_fields
-    ]
-
-
-def _same(value):
-    return value
+    values_of = itemgetter(*fields_of)
+    converted = [(i, convert[c]) for i, c in enumerate(fields_of) if c in convert]
+    rows = []
+    for fields, at in linked_fields:
+        row = list(values_of(fields))
+        for i, to_driver in converted:
+            row[i] = to_driver(row[i])
+        row += (at.seq, at.prev_hash, at.record_hash)
+        rows.append(row)
+    return rows
 
 
 class SQLiteStore:
@@ -181,7 +183,9 @@ class SQLiteStore:
 
 def _sqlite_time(value: datetime) -> str:
     """As SQLAlchemy stores a time on SQLite, so its reads and ours agree."""
-    return value.astimezone(timezone.utc).isoformat(" ", "microseconds")[:26]  # YYYY-MM-DD HH:MM:SS.ffffff
+    if value.tzinfo is not timezone.utc:  # the server's own times are UTC already
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(" ", "microseconds")[:26]  # YYYY-MM-DD HH:MM:SS.ffffff
 
 
 _encode = msgspec.json.encode
