@@ -10,7 +10,7 @@ import pytest
 
 from gatekeeper.catalog import catalog
 from gatekeeper.csp import HOST_DIRECTIVES, Policy
-from gatekeeper.shop import Guard
+from gatekeeper.shop import Consent, Guard
 from gatekeeper.tokens import ConsentToken, TokenSigner
 from gatekeeper.sites import SiteError, parse_site
 
@@ -113,6 +113,21 @@ def allowed_by_the_site_file(text: str, directive: str, categories: set[str]) ->
     return allowed
 
 
+def shop_guard(tmp_path, text: str, mode: str) -> tuple[Guard, list[tuple[tuple[str, ...] | None, Consent]]]:
+    """gatekeeper.shop's Guard for a site file, and the Consent of each decision a visitor
+    can hold: undecided (None), each optional category alone, all of them."""
+    site_id = tomllib.loads(text)["id"]
+    (tmp_path / f"{site_id}.toml").write_text(text)
+    guard = Guard(site=site_id, sites_dir=str(tmp_path), keys="k", csp=mode)
+    signer = TokenSigner(["k"])
+    optional = guard.site.optional_categories
+    visitors = [(None, guard.consent(""))]
+    for granted in [(c,) for c in optional] + [optional]:
+        token = signer.sign(ConsentToken(site=site_id, id="t", granted=granted, rev=guard.site.revision, iat=int(time.time())))
+        visitors.append((granted, guard.consent(f"gk_consent={token}")))
+    return guard, visitors
+
+
 @pytest.mark.parametrize("mode", ["report", "enforce"])
 @pytest.mark.parametrize("name", list(site_texts()))
 def test_every_host_the_sent_policies_allow_comes_from_the_site_file_or_the_catalog(tmp_path, name, mode):
@@ -121,21 +136,14 @@ def test_every_host_the_sent_policies_allow_comes_from_the_site_file_or_the_cata
     [csp] table, a script's URL) or the catalog lists for a service of a category that
     policy allows. No host is typed anywhere else."""
     text = site_texts()[name]
-    site_id = tomllib.loads(text)["id"]
-    (tmp_path / f"{site_id}.toml").write_text(text)
-    guard = Guard(site=site_id, sites_dir=str(tmp_path), keys="k", csp=mode)
-    signer = TokenSigner(["k"])
-    optional = guard.site.optional_categories
-    decisions = [None] + [(c,) for c in optional] + [optional]
+    guard, visitors = shop_guard(tmp_path, text, mode)
     seen_hosts = 0
-    for granted in decisions:
-        token = None if granted is None else signer.sign(ConsentToken(site=site_id, id="t", granted=granted, rev=guard.site.revision, iat=int(time.time())))
-        consent = guard.consent(f"gk_consent={token}" if token else "")
+    for granted, consent in visitors:
         for header, value in guard.headers(consent, "shop.test", True, html=True):
             if not header.startswith("content-security-policy"):
                 continue  # the preload: test_every_preloaded_script_is_one_the_granted_policy_allows
             narrowed = header.endswith("report-only") or mode == "enforce"
-            categories = {"necessary", *(consent.granted if narrowed else optional)}
+            categories = {"necessary", *(consent.granted if narrowed else guard.site.optional_categories)}
             for directive, sources in directives(value).items():
                 if directive in ("object-src", "base-uri", "report-uri"):
                     continue
@@ -163,16 +171,10 @@ def host_source_allows(source: str, url: str) -> bool:
 def test_every_preloaded_script_is_one_the_granted_policy_allows(tmp_path, name, mode):
     """A returning visitor's preloaded tags pass the policy narrowed to their decision (the
     one enforced in "enforce" mode): a preload never adds a vendor the decision does not."""
-    text = site_texts()[name]
-    site_id = tomllib.loads(text)["id"]
-    (tmp_path / f"{site_id}.toml").write_text(text)
-    guard = Guard(site=site_id, sites_dir=str(tmp_path), keys="k", csp=mode)
-    signer = TokenSigner(["k"])
-    optional = guard.site.optional_categories
+    guard, visitors = shop_guard(tmp_path, site_texts()[name], mode)
     preloaded = 0
-    for granted in [(c,) for c in optional] + [optional]:
-        token = signer.sign(ConsentToken(site=site_id, id="t", granted=granted, rev=guard.site.revision, iat=int(time.time())))
-        headers = dict(guard.headers(guard.consent(f"gk_consent={token}"), "shop.test", True, html=True))
+    for granted, consent in visitors[1:]:
+        headers = dict(guard.headers(consent, "shop.test", True, html=True))
         narrowed = headers["content-security-policy" if mode == "enforce" else "content-security-policy-report-only"]
         script_src = directives(narrowed)["script-src"]
         for link in filter(None, headers.get("link", "").split(", ")):
