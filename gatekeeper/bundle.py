@@ -215,7 +215,7 @@ def _shown(first: str, prefs: str, config: str) -> str:
 
 # The bundle's parts the later layer uses, passed by banner.js (`later`) to the function
 # layer.js is wrapped in, by position: the two lists are this one, so they cannot drift.
-LAYER_ARGS = "CONFIG,MARKUP,CSS,allows,decide,withdraw,show,hide,focusDialog,load,local,sheet,shadow,attach,$,gatekeeper,gpc,prebuilt"
+LAYER_ARGS = "CONFIG,MARKUP,CSS,allows,decide,withdraw,show,hide,focusDialog,load,local,sheet,shadow,attach,$,gatekeeper,gpc"
 
 
 def _script(source: str) -> Asset:
