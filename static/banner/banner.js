@@ -44,18 +44,16 @@ function build() {
   host.onkeydown = (event) => { event.key == 'Escape' && decision && hide() }
 }
 
-// The first layer's DOM is built only for a visitor who is to see it: one with no consent
-// cookie (start), one whose cookie does not hold, or one who opens the settings (show).
-// A returning visitor's page never builds it unless asked.
-const prebuilt = () => host || build()
-
 const focusDialog = () => $('[role=dialog]').focus({ preventScroll: true })
 
 // `first` is the automatic show on page load: there focus waits for the first paint,
 // because focusing forces a layout of the whole shop page, which would otherwise run
 // inside the bundle's own task (a long task on slow phones). The banner is usable at once.
+// The first layer's DOM is built here, only for a visitor who is to see it: one with no
+// consent cookie (start), one whose cookie does not hold, or one who opens the settings;
+// a returning visitor's page builds none unless asked.
 function show(first) {
-  prebuilt()
+  host || build()
   const fresh = !host.isConnected
   if (host.hidden) returnFocus = doc.activeElement
   host.hidden = false
