@@ -25,6 +25,9 @@ from .shops import FRAMEWORKS, Shop, free_shop_port, write_site
 MODES = ("report", "enforce")
 HEATMAP = "https://static.hotjar.com"
 GOOGLE = ("googletagmanager.com", "google-analytics.com", "doubleclick.net")
+GTAG_GA4 = "https://www.googletagmanager.com/gtag/js?id=G-ECOM12345"  # the site file's GA4
+# How each fetch of a URL was started, from Resource Timing ("link": a preload).
+PRELOADED = "url => performance.getEntriesByName(url).map(e => e.initiatorType)"
 
 # Every violation of every document, recorded before any of the page's scripts run.
 LISTEN = """
@@ -138,6 +141,11 @@ def test_shop_page_through_the_middleware(framework, mode, shop_servers, browser
     tracker_log.wait_for(page, "google-analytics.com/g/collect", since=mark)
     tracker_log.settle(page)
     assert page.locator("#measured").count() == 1  # the shop's server saw the consent
+    # The returning visitor's GA4 was preloaded with the page, and the gate's own
+    # <script src> took that response: this page fetched it once, by the preload.
+    assert reloaded.value.headers.get("link") == f"<{GTAG_GA4}>; rel=preload; as=script"
+    assert page.evaluate(PRELOADED, GTAG_GA4) == ["link"]
+    assert page.evaluate(f"() => [...document.scripts].filter(s => s.src === {GTAG_GA4!r}).length") == 1
     after = [v for v in violations(page) if any(g in v["uri"] for g in GOOGLE)]
     assert after == [], after
     assert "FPID" in {c["name"] for c in context.cookies() if c["httpOnly"]}

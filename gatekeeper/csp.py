@@ -75,7 +75,8 @@ class Policy:
             sources.insert(0, self.site.csp.gatekeeper)
         if directive in HOST_DIRECTIVES:
             for service in self.site.services:
-                if service.category in wanted:
+                # As the gate releases it: any one of its categories (a container's several).
+                if any(c in wanted for c in service.loads_with):
                     sources.extend(service_hosts(service))
         return list(dict.fromkeys(sources))
 

@@ -10,6 +10,7 @@ loader contacts), the CSP (its hosts) and the demo pages all ask here. gate.js r
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated, Union
 
@@ -120,6 +121,25 @@ def browser_config(loader) -> dict:
     options = catalog()[type_of(loader)].loader.options
     return {"type": spec.run, "src": src(loader), **({"id": getattr(loader, spec.id)} if spec.id else {}),
             **({"opts": dict(options)} if options else {})}
+
+
+def released_scripts(services, optional: Collection[str], granted: Collection[str]) -> list[str]:
+    """The script URLs gate.js's `release` adds for a visitor who granted `granted`, in its
+    order: each service of an optional category (embeds aside) that any of its
+    `loads_with` categories releases, and one gtag.js, the first Google tag's, for all of
+    them. gatekeeper.shop preloads these for a returning visitor."""
+    scripts, gtag = [], None
+    for service in services:
+        if service.category not in optional or isinstance(service.loader, Embed):
+            continue
+        if not any(c in granted for c in service.loads_with):
+            continue
+        config = browser_config(service.loader)
+        if config["type"] == "gtag":
+            gtag = gtag or config["src"]
+        else:
+            scripts.append(config["src"])
+    return list(dict.fromkeys([*scripts, *([gtag] if gtag else [])]))
 
 
 def gate_features(loaders) -> set[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from gatekeeper.catalog import catalog
 from gatekeeper.csp import HOST_DIRECTIVES, Policy
-from gatekeeper.shop import Guard
+from gatekeeper.shop import Consent, Guard
 from gatekeeper.tokens import ConsentToken, TokenSigner
 from gatekeeper.sites import SiteError, parse_site
 
@@ -71,10 +71,21 @@ def test_an_explicit_report_uri_wins(site):
     assert policy.header([], "n", False).endswith("; report-uri https://monitor.example/api/v1/csp-report?x=1&site=ecomarket&decided=0")
 
 
+# A Tag Manager container that analytics or personalisation releases (its category: analytics).
+CONTAINER = """
+[[services]]
+id = "tag-manager"
+preset = "gtm"
+params = { container_id = "GTM-GK12345" }
+loader = { categories = ["analytics", "personalisation"] }
+"""
+
+
 def site_texts() -> dict[str, str]:
-    """Every shipped site file, and the reference one with a shop's own [csp] table."""
+    """Every shipped site file, the reference one with a shop's own [csp] table, and with a
+    container of several categories."""
     shipped = {p.stem: p.read_text() for p in sorted(SITES_DIR.glob("*.toml"))}
-    return {**shipped, "ecomarket+csp": ECOMARKET + SHOP_CSP}
+    return {**shipped, "ecomarket+csp": ECOMARKET + SHOP_CSP, "ecomarket+container": ECOMARKET + CONTAINER}
 
 
 def allowed_by_the_site_file(text: str, directive: str, categories: set[str]) -> set[str]:
@@ -90,8 +101,9 @@ def allowed_by_the_site_file(text: str, directive: str, categories: set[str]) ->
     for service in data["services"]:
         loader = service.get("loader", {})
         preset = service.get("preset") or (loader.get("type") if loader.get("type") in catalog() else None)
-        if service.get("category", preset and catalog()[preset].category) not in categories:
-            continue  # a preset's own category unless the site file puts it elsewhere
+        own = service.get("category", preset and catalog()[preset].category)
+        if not categories & set(loader.get("categories") or [own]):
+            continue  # a preset's own category unless the site file puts it elsewhere, or a container's several
         if preset:
             # CSP has no "any top-level domain": the catalog's www.google.* is sent as .com
             allowed |= {"https://" + h.host.removesuffix(".*") + (".com" if h.host.endswith(".*") else "") for h in catalog()[preset].hosts}
@@ -99,6 +111,21 @@ def allowed_by_the_site_file(text: str, directive: str, categories: set[str]) ->
             parts = urlsplit(loader["src"])
             allowed.add(f"{parts.scheme}://{parts.netloc}")
     return allowed
+
+
+def shop_guard(tmp_path, text: str, mode: str) -> tuple[Guard, list[tuple[tuple[str, ...] | None, Consent]]]:
+    """gatekeeper.shop's Guard for a site file, and the Consent of each decision a visitor
+    can hold: undecided (None), each optional category alone, all of them."""
+    site_id = tomllib.loads(text)["id"]
+    (tmp_path / f"{site_id}.toml").write_text(text)
+    guard = Guard(site=site_id, sites_dir=str(tmp_path), keys="k", csp=mode)
+    signer = TokenSigner(["k"])
+    optional = guard.site.optional_categories
+    visitors = [(None, guard.consent(""))]
+    for granted in [(c,) for c in optional] + [optional]:
+        token = signer.sign(ConsentToken(site=site_id, id="t", granted=granted, rev=guard.site.revision, iat=int(time.time())))
+        visitors.append((granted, guard.consent(f"gk_consent={token}")))
+    return guard, visitors
 
 
 @pytest.mark.parametrize("mode", ["report", "enforce"])
@@ -109,19 +136,14 @@ def test_every_host_the_sent_policies_allow_comes_from_the_site_file_or_the_cata
     [csp] table, a script's URL) or the catalog lists for a service of a category that
     policy allows. No host is typed anywhere else."""
     text = site_texts()[name]
-    site_id = tomllib.loads(text)["id"]
-    (tmp_path / f"{site_id}.toml").write_text(text)
-    guard = Guard(site=site_id, sites_dir=str(tmp_path), keys="k", csp=mode)
-    signer = TokenSigner(["k"])
-    optional = guard.site.optional_categories
-    decisions = [None] + [(c,) for c in optional] + [optional]
+    guard, visitors = shop_guard(tmp_path, text, mode)
     seen_hosts = 0
-    for granted in decisions:
-        token = None if granted is None else signer.sign(ConsentToken(site=site_id, id="t", granted=granted, rev=guard.site.revision, iat=int(time.time())))
-        consent = guard.consent(f"gk_consent={token}" if token else "")
+    for granted, consent in visitors:
         for header, value in guard.headers(consent, "shop.test", True, html=True):
+            if not header.startswith("content-security-policy"):
+                continue  # the preload: test_every_preloaded_script_is_one_the_granted_policy_allows
             narrowed = header.endswith("report-only") or mode == "enforce"
-            categories = {"necessary", *(consent.granted if narrowed else optional)}
+            categories = {"necessary", *(consent.granted if narrowed else guard.site.optional_categories)}
             for directive, sources in directives(value).items():
                 if directive in ("object-src", "base-uri", "report-uri"):
                     continue
@@ -132,6 +154,34 @@ def test_every_host_the_sent_policies_allow_comes_from_the_site_file_or_the_cata
                     assert source in allowed, f"{name}, {mode}, {header} for {granted}: {source} in {directive} is in neither the site file nor the catalog"
                     seen_hosts += 1
     assert seen_hosts > 0
+
+
+def host_source_allows(source: str, url: str) -> bool:
+    """CSP host-source matching, as far as the policies here need it: scheme, host or a
+    leading *. wildcard, no port or path."""
+    scheme, _, host = source.partition("://")
+    parts = urlsplit(url)
+    if parts.scheme != scheme:
+        return False
+    return parts.hostname.endswith(host[1:]) if host.startswith("*.") else parts.hostname == host
+
+
+@pytest.mark.parametrize("mode", ["report", "enforce"])
+@pytest.mark.parametrize("name", list(site_texts()))
+def test_every_preloaded_script_is_one_the_granted_policy_allows(tmp_path, name, mode):
+    """A returning visitor's preloaded tags pass the policy narrowed to their decision (the
+    one enforced in "enforce" mode): a preload never adds a vendor the decision does not."""
+    guard, visitors = shop_guard(tmp_path, site_texts()[name], mode)
+    preloaded = 0
+    for granted, consent in visitors[1:]:
+        headers = dict(guard.headers(consent, "shop.test", True, html=True))
+        narrowed = headers["content-security-policy" if mode == "enforce" else "content-security-policy-report-only"]
+        script_src = directives(narrowed)["script-src"]
+        for link in filter(None, headers.get("link", "").split(", ")):
+            url = link[1:link.index(">")]
+            assert any(host_source_allows(s, url) for s in script_src), f"{name} {mode} {granted}: {url} not in {script_src}"
+            preloaded += 1
+    assert preloaded > 0 or not any(guard.site.services)
 
 
 # --- the [csp] table ---------------------------------------------------------------------

@@ -264,3 +264,63 @@ def test_public_keys_alone_verify_so_the_shop_holds_no_signing_secret():
     assert guard.consent(f"gk_consent={cookie(key='old-key')}").allows("analytics")
     assert guard.consent(f"gk_consent={cookie(key='another')}").decision is None
     assert not hasattr(guard.verifier, "sign")
+
+
+# --- the preload of a returning visitor's tags ---------------------------------------------
+
+GTAG_GA4 = "https://www.googletagmanager.com/gtag/js?id=G-ECOM12345"
+
+
+def preloads(headers) -> list[str]:
+    return [link for value in headers.get_list("link") for link in value.split(", ")]
+
+
+@pytest.mark.parametrize("csp", ["report", "enforce", "off"])
+def test_a_returning_visitors_granted_tags_are_preloaded_with_the_page(csp):
+    client = starlette_app(csp=csp)
+    granted = client.get("/", headers={"Cookie": f"gk_consent={cookie(('analytics',))}"})
+    assert preloads(granted.headers) == [f"<{GTAG_GA4}>; rel=preload; as=script"]
+    everything = client.get("/", headers={"Cookie": f"gk_consent={cookie(('analytics', 'marketing', 'social', 'personalisation'))}"})
+    # As gate.js adds them: each granted service's script, then one gtag.js for every Google tag.
+    assert preloads(everything.headers) == [
+        "<https://connect.facebook.net/nl_BE/sdk.js>; rel=preload; as=script",
+        "<https://connect.nosto.com/include/ecomarket>; rel=preload; as=script",
+        f"<{GTAG_GA4}>; rel=preload; as=script",
+    ]
+    only_ads = client.get("/", headers={"Cookie": f"gk_consent={cookie(('marketing',))}"})
+    assert preloads(only_ads.headers) == ["<https://www.googletagmanager.com/gtag/js?id=AW-987654321>; rel=preload; as=script"]
+
+
+@pytest.mark.parametrize("cookies", ["", f"gk_consent={cookie(())}", f"gk_consent={cookie(key='another')}",
+                                     f"gk_consent={cookie(rev=0)}"])
+def test_nothing_is_preloaded_without_a_current_decision_that_grants(cookies):
+    """Undecided, everything refused, a forged cookie, a stale revision: no request to a vendor."""
+    response = starlette_app().get("/", headers={"Cookie": cookies} if cookies else {})
+    assert "link" not in response.headers
+
+
+def test_preload_is_for_pages_only_and_can_be_turned_off():
+    granted = {"Cookie": f"gk_consent={cookie()}"}
+    assert "link" not in starlette_app().get("/api", headers=granted).headers
+    assert "link" not in starlette_app(preload=False).get("/", headers=granted).headers
+    assert "link" not in starlette_app(preload=False, csp="off").get("/", headers=granted).headers
+
+
+def test_wsgi_middleware_preloads_too():
+    def shop(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [b"<p>shop</p>"]
+
+    app = WSGIConsentMiddleware(shop, site="ecomarket", sites_dir=str(SITES_DIR), keys=KEYS)
+    _, headers, _ = wsgi_call(app, {"HTTP_COOKIE": f"gk_consent={cookie()}"})
+    assert [v for k, v in headers if k == "link"] == [f"<{GTAG_GA4}>; rel=preload; as=script"]
+    _, headers, _ = wsgi_call(app, {})
+    assert "link" not in dict(headers)
+
+
+def test_a_preloaded_url_is_the_one_a_browser_requests():
+    """Percent-encoded as a browser parses the gate's src (UTF-8, and the Link's own < >)."""
+    from gatekeeper.shop.consent import preload_link
+
+    assert preload_link(["https://cdn.example/tag é.js?a=<b>&c=%20"]) == (
+        "<https://cdn.example/tag%20%C3%A9.js?a=%3Cb%3E&c=%20>; rel=preload; as=script")

@@ -1,5 +1,6 @@
 """`ConsentMiddleware` for ASGI apps (Starlette, FastAPI, Django's ASGI handler): the
-request's Consent in `scope["gatekeeper"]`, the CSP and expired cookies on the response.
+request's Consent in `scope["gatekeeper"]`; on the response the CSP, the preload of the
+granted tags and the expired cookies.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class ConsentMiddleware(Middleware):
         consent = guard.consent(cookie.decode("latin-1"), gpc)
         scope["gatekeeper"] = consent
         expiry = guard.expiry_headers(consent, host.decode("latin-1"), scope.get("scheme") == "https")
-        if not consent.answer.raw_policies and not expiry:
+        if not consent.answer.raw_page_headers and not expiry:
             await self.app(scope, receive, send)  # nothing to add to any response
             return
         raw_expiry = [(b"set-cookie", v.encode("latin-1")) for _, v in expiry]
@@ -39,7 +40,7 @@ class ConsentMiddleware(Middleware):
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.get("headers") or []
-                added = guard.raw_policy_headers(consent) + raw_expiry if _is_html(headers) else raw_expiry
+                added = guard.raw_page_headers(consent) + raw_expiry if _is_html(headers) else raw_expiry
                 if added:
                     message = {**message, "headers": [*headers, *added]}
             await send(message)

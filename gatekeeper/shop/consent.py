@@ -1,6 +1,7 @@
 """What the shop-side middlewares do per request, without any web framework: read and
 verify `gk_consent`, make the request's Consent, and the headers its response gets (the
-consent-aware CSP on HTML, expired cookies of categories not allowed).
+consent-aware CSP and the preload of the granted tags on HTML, expired cookies of
+categories not allowed).
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from collections import deque
 from functools import lru_cache
 from collections.abc import Sequence
 from typing import Literal
+from urllib.parse import quote
 
 from ..cookies import COOKIE_NAME, header_cookies, one_value, set_cookie_header, withdrawal_matcher, withdrawn_names
 from ..csp import NONCE, Policy
 from ..decisions import Decision, language_for
+from ..loaders import released_scripts
 from ..sites import Site, load_site
 from ..tokens import ConsentToken, verifier
 
 CspMode = Literal["report", "enforce", "off"]
+# What a URL keeps as it is in a preload: printable ASCII but the two that delimit it.
+_URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "<>")
 CSP_MODES = ("report", "enforce", "off")
 # Every `gk_consent` value of a Cookie header, as header_cookies reads them, in one search
 # of ";" + the header (a literal first character lets the regex engine skip ahead fast).
@@ -119,12 +124,20 @@ def _parent_domains(host: str) -> list[str]:
     return [".".join(labels[i:]) for i in range(len(labels) - 1)]
 
 
+def preload_link(urls: Sequence[str]) -> str:
+    """A Link header preloading `urls` as classic scripts (RFC 8288; rel=preload, as=script
+    in the HTML standard). A URL is percent-encoded as a browser would parse it (UTF-8,
+    and `<`, `>`), so the preload is the very request the gate's `<script src>` makes."""
+    return ", ".join(f"<{quote(url, safe=_URL_SAFE)}>; rel=preload; as=script" for url in urls)
+
+
 class Answer:
     """What every response to one decision state (granted categories, decided or not)
-    gets, worked out once: its CSP headers split around the nonce, and which cookie names
-    it expires. A request then pays for a join and a dictionary lookup."""
+    gets, worked out once: its page headers (the CSP split around the nonce, the preload
+    of the granted tags) and which cookie names it expires. A request then pays for a join
+    and a dictionary lookup."""
 
-    __slots__ = ("granted", "policies", "raw_policies", "refused", "matcher", "candidates")
+    __slots__ = ("granted", "page_headers", "raw_page_headers", "refused", "matcher", "candidates")
 
     def __init__(self, guard: Guard, granted: tuple[str, ...], decided: bool) -> None:
         self.granted = granted
@@ -144,8 +157,13 @@ class Answer:
                 ("content-security-policy", policy.template(guard.optional, decided)),
                 ("content-security-policy-report-only", policy.template(granted, decided)),
             ]
-        self.policies = [(name, tuple(value.split(NONCE))) for name, value in headers]
-        self.raw_policies = [(name.encode(), tuple(p.encode("latin-1") for p in parts)) for name, parts in self.policies]
+        # A returning visitor's granted tags start downloading with the page, before the
+        # bundle has even arrived; the gate's own <script src> then takes the response.
+        scripts = released_scripts(guard.site.services, guard.optional, granted) if guard.preload and decided else []
+        if scripts:
+            headers.append(("link", preload_link(scripts)))
+        self.page_headers = [(name, tuple(value.split(NONCE))) for name, value in headers]
+        self.raw_page_headers = [(name.encode(), tuple(p.encode("latin-1") for p in parts)) for name, parts in self.page_headers]
 
 
 class Guard:
@@ -160,6 +178,7 @@ class Guard:
         keys: str | Sequence[str],
         csp: CspMode = "report",
         report_uri: str | None = None,
+        preload: bool = True,
     ) -> None:
         if csp not in CSP_MODES:
             raise ValueError(f"csp={csp!r}: expected one of {', '.join(CSP_MODES)}")
@@ -171,6 +190,7 @@ class Guard:
         # holds for this site; the clock is read against that period on every request.
         self._verified = lru_cache(maxsize=4096)(self._verify)
         self.mode = csp
+        self.preload = preload
         src = html.escape(f"{self.site.csp.gatekeeper or ''}/gk/{self.site.id}.js")
         reload = " data-gk-reload" if csp == "enforce" else ""
         # The tag around its nonce: per language of the site, the bundle with that language's
@@ -219,18 +239,19 @@ class Guard:
                 token = verified[0]
         return Consent(self, token, gpc == "1", cookie_header)
 
-    def policy_headers(self, consent: Consent) -> list[tuple[str, str]]:
-        """The CSP headers of an HTML response (lower-case names); none in "off" mode."""
-        policies = consent.answer.policies
-        return [(name, consent.csp_nonce.join(parts)) for name, parts in policies] if policies else []
+    def page_headers(self, consent: Consent) -> list[tuple[str, str]]:
+        """The headers of an HTML response (lower-case names): the CSP, none in "off" mode,
+        and the preload of the tags a decided visitor's decision releases."""
+        headers = consent.answer.page_headers
+        return [(name, consent.csp_nonce.join(parts)) for name, parts in headers] if headers else []
 
-    def raw_policy_headers(self, consent: Consent) -> list[tuple[bytes, bytes]]:
-        """policy_headers as ASGI sends them (bytes)."""
-        policies = consent.answer.raw_policies
-        if not policies:
+    def raw_page_headers(self, consent: Consent) -> list[tuple[bytes, bytes]]:
+        """page_headers as ASGI sends them (bytes)."""
+        headers = consent.answer.raw_page_headers
+        if not headers:
             return []
         nonce = consent.csp_nonce.encode()
-        return [(name, nonce.join(parts)) for name, parts in policies]
+        return [(name, nonce.join(parts)) for name, parts in headers]
 
     def expired(self, consent: Consent, host: str) -> list[tuple[str, str | None]]:
         """(name, domain) of each cookie to expire: the declared cookies of every category
@@ -250,7 +271,7 @@ class Guard:
 
     def headers(self, consent: Consent, host: str, secure: bool, html: bool) -> list[tuple[str, str]]:
         """Every header the middleware adds to a response (lower-case names)."""
-        added = self.policy_headers(consent) if html else []
+        added = self.page_headers(consent) if html else []
         return added + self.expiry_headers(consent, host, secure)
 
 

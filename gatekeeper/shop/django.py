@@ -47,7 +47,7 @@ class ConsentMiddleware:
         request.gatekeeper = consent
         response = self.get_response(request)
         if response.get("Content-Type", "").startswith("text/html"):
-            for name, value in self.guard.policy_headers(consent):
+            for name, value in self.guard.page_headers(consent):
                 # A page's own policy stays: two policies in one header are both enforced.
                 response.headers[name] = f"{response.headers[name]}, {value}" if name in response.headers else value
         try:

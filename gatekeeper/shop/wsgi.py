@@ -1,5 +1,6 @@
 """`WSGIConsentMiddleware` for WSGI apps (Flask, Django's WSGI handler): the request's
-Consent in `environ["gatekeeper"]`, the CSP and expired cookies on the response.
+Consent in `environ["gatekeeper"]`; on the response the CSP, the preload of the granted
+tags and the expired cookies.
 """
 
 from __future__ import annotations
