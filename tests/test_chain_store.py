@@ -1,13 +1,16 @@
 """The PostgreSQL writer's one-statement path: a batch extends the head this server left
 without a lock round trip, and when another server moved that head meanwhile nothing is
-written by it and the batch is chained again under the row lock, the chain still linear."""
+written by it and the batch is chained again under the row lock, the chain still linear.
+The SQLite writer: a batch costs a few statements whatever its size, and its thread gets
+the GIL back from a busy event loop without waiting the default switch interval."""
 
 import asyncio
+import sys
 
 from prometheus_client import REGISTRY
 from test_verify import START, ecomarket, row, verify
 
-from gatekeeper.chain_store import PostgresStore
+from gatekeeper.chain_store import SWITCH_INTERVAL, PostgresStore, SQLiteStore
 from gatekeeper.db import async_url, create_engine, migrate
 
 
@@ -83,4 +86,41 @@ def test_the_one_statement_path_stores_every_field_as_given(postgres_cluster):
     assert [r["seq"] for r in stored] == [1, 2, 3, 4]
     for fields, r in zip(given, stored):
         assert {name: r[name] for name in fields} == fields
+    assert verify(url).exit_code == 0
+
+
+def test_a_sqlite_batch_runs_a_few_statements_whatever_its_size(tmp_path):
+    """Each statement sqlite3 runs lets go of the GIL and waits to take it back from the
+    event loop's thread: a batch of 250 records (three INSERTs of at most 100 rows) runs as
+    few statements as one of 3 would run per record, and the chain is whole."""
+    url = f"sqlite:///{tmp_path}/few.db"
+
+    async def run():
+        engine = create_engine(url)
+        await migrate(engine)
+        await engine.dispose()
+        store = SQLiteStore(str(tmp_path / "few.db"))
+        await store.open()
+        statements: list[str] = []
+
+        def write(entries):
+            store._db.set_trace_callback(statements.append)
+            try:
+                return store.write_here(entries)
+            finally:
+                store._db.set_trace_callback(None)
+
+        try:
+            linked = await asyncio.wrap_future(store.submit(lambda: write(_batch(0, 250))))
+        finally:
+            await store.close()
+        return linked, statements
+
+    linked, statements = asyncio.run(run())
+    assert [at.seq for at in linked.values()] == list(range(1, 251))
+    inserts = [s for s in statements if s.startswith("INSERT INTO consent_records")]
+    assert len(inserts) == 3
+    assert len(statements) <= 8, statements  # BEGIN, heads, 3 INSERTs, head, COMMIT
+    assert sys.getswitchinterval() <= SWITCH_INTERVAL
+    assert [r["seq"] for r in ecomarket(url)] == list(range(1, 251))
     assert verify(url).exit_code == 0
