@@ -162,3 +162,46 @@ def test_an_embed_the_site_does_not_declare_gets_its_placeholder_from_the_layer(
     tracker_log.settle(page)
     assert [s.url for s in tracker_log.requests if "youtube" in s.url] == []
     assert banner_visible(page), "the banner still asks"
+
+
+# Installed before the bundle: which shadow hosts the page builds, and when, beside the
+# moment a held tag is put in the page.
+BUILDS = """(() => { const log = window.__gkBuilds = [], attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) { log.push(this.localName); return attach.call(this, init) };
+  new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) => {
+    if (n.localName === 'script' && (n.src || '').includes('googletagmanager.com/gtag/js')) log.push('gtag.js')
+  }))).observe(document, { childList: true, subtree: true }) })()"""
+
+
+def test_a_returning_visitor_builds_no_banner_until_the_settings_control_opens_it(server, context, page, tracker_log):
+    """The first layer is built only for a visitor who is to see it: a returning visitor's
+    tags are the first thing the bundle releases, with no banner built before or after,
+    and the settings control still reopens it from the keyboard, styled, with focus in it
+    and back on the control after Escape."""
+    open_demo(page, server, "ecomarket")
+    wait_for_banner(page)
+    choose(page, "accept")
+    context.add_init_script(BUILDS)
+    page.reload(wait_until="load")
+    control = page.locator("gatekeeper-settings button")
+    control.wait_for(state="visible", timeout=5_000)
+    tracker_log.settle(page)
+    assert page.evaluate("() => window.__gkBuilds") == ["gtag.js", "gatekeeper-settings"]
+    assert page.locator(BANNER).count() == 0
+
+    control.focus()
+    page.keyboard.press("Enter")
+    page.locator(f"{BANNER} button[data-gk=withdraw]").wait_for(state="visible", timeout=5_000)
+    assert page.evaluate("() => window.__gkBuilds") == ["gtag.js", "gatekeeper-settings", "gatekeeper-banner"]
+    assert page.evaluate("() => document.activeElement.localName") == "gatekeeper-banner"
+    assert page.locator(f'{BANNER} input[data-category="analytics"]').is_checked()
+    # The banner's own styles and the later layer's, though the layer came first.
+    styles = page.evaluate("""() => {
+      const host = document.querySelector('gatekeeper-banner'), section = host.shadowRoot.querySelector('.gk-category');
+      return [getComputedStyle(host).position, getComputedStyle(section).borderTopStyle] }""")
+    assert styles == ["fixed", "solid"], styles
+
+    page.keyboard.press("Escape")
+    control.wait_for(state="visible", timeout=5_000)
+    assert not banner_visible(page)
+    page.wait_for_function("() => document.activeElement?.localName === 'gatekeeper-settings'", timeout=5_000)

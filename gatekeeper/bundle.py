@@ -215,7 +215,7 @@ def _shown(first: str, prefs: str, config: str) -> str:
 
 # The bundle's parts the later layer uses, passed by banner.js (`later`) to the function
 # layer.js is wrapped in, by position: the two lists are this one, so they cannot drift.
-LAYER_ARGS = "CONFIG,MARKUP,CSS,allows,decide,withdraw,show,hide,focusDialog,load,local,sheet,shadow,attach,$,gatekeeper,gpc,prebuilt"
+LAYER_ARGS = "CONFIG,MARKUP,CSS,allows,decide,withdraw,show,hide,focusDialog,load,local,sheet,shadow,attach,$,gatekeeper,gpc"
 
 
 def _script(source: str) -> Asset:
@@ -234,12 +234,14 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
     # Placeholders ride in the bundle where the site declares embeds (they must be in the
     # first paint of pages that have them); elsewhere an undeclared embed fetches them.
     placeholders = _only(_static("placeholders.js"), wanted)
-    code = f'{_only(_static("gate.js"), wanted)}\n{_only(_static("banner.js"), wanted)}\n'.replace("LAYER_ARGS", LAYER_ARGS)
-    layer_code = _static("layer.js")
-    if "embeds" in wanted:
-        code += placeholders
-    else:
-        layer_code += placeholders
+    layer_code = _static("layer.js") + ("" if "embeds" in wanted else placeholders)
+
+    def code_of(every: bool) -> str:
+        """The bundle's code; with `every` language, the choice of one by the page's (the
+        /*@every*/ blocks), which a one-language bundle does without."""
+        parts = wanted | {"every"} if every else wanted
+        code = f'{_only(_static("gate.js"), parts)}\n{_only(_static("banner.js"), parts)}\n'.replace("LAYER_ARGS", LAYER_ARGS)
+        return code + placeholders if "embeds" in wanted else code
     keys = _json(list(public_keys))
 
     def config_of(language: str | None) -> tuple[dict, dict]:
@@ -264,7 +266,7 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
     layers = {lang: layer(lang) for lang in site.languages}
     public = public_config(site)
     fit = hashlib.sha256("\0".join(
-        (code, layer_code, LAYER_ARGS, template_source("banner.html"), _json(public["categories"]))
+        (code_of(True), layer_code, LAYER_ARGS, template_source("banner.html"), _json(public["categories"]))
     ).encode("utf-8")).hexdigest()[:LAYER_FIT]
     versions = {lang: fit + asset.digest[: LAYER_DIGEST - LAYER_FIT] for lang, asset in layers.items()}
 
@@ -273,7 +275,7 @@ def build_bundle(site: Site, public_keys: Sequence[str] = ()) -> Bundle:
         config["layer"] = {lang: f"/gk/{site.id}/prefs/{lang}.{versions[lang]}.js" for lang in markup}
         return _script(
             f'(()=>{{"use strict";const CONFIG={_json(config)},KEYS={keys},MARKUP={_json(markup)},CSS={_json(css)},'
-            f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code}}})();\n"
+            f"COOKIE={_json(COOKIE_NAME)},FORMAT={FORMAT_VERSION};\n{code_of(language is None)}}})();\n"
         )
 
     asset = script(first)

@@ -95,6 +95,8 @@ def test_a_language_bundle_holds_only_its_own_first_layer(client, ecomarket):
     assert 'label:{de:"Cookie-Einstellungen"}' in later and "Cookie-instellingen" not in later and "Cookie settings" not in later
     assert "Diesen Inhalt laden" in later and "Load this content" not in later
     assert len(ecomarket.languages["de"].gzip) < len(ecomarket.gzip)
+    # Only the bundle of every language chooses one by the page's <html lang>.
+    assert "documentElement.lang" in ecomarket.body.decode() and "documentElement.lang" not in body
     # A language the site lacks (or none) gets every language, never an error.
     assert client.get("/gk/ecomarket.js?lang=it").content == ecomarket.body
     hashed = client.get(f"/gk/ecomarket.{ecomarket.languages['nl'].digest}.js?lang=nl")

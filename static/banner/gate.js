@@ -10,10 +10,11 @@ const src = me?.src || ''
 const base = src.includes('/gk/') ? src.slice(0, src.lastIndexOf('/gk/')) : location.origin
 const crossOrigin = new URL(base, location.href).origin !== location.origin
 const optional = CONFIG.categories
-const primary = (doc.documentElement.lang || '').split('-')[0].toLowerCase()
-// MARKUP holds every language of the site, or only the one the shop's bundle URL named.
+// MARKUP holds every language of the site, then the page's is chosen where it has it, else
+// its first; or only the one the shop's bundle URL named (bundle.py: no choice to make).
 const languages = Object.keys(MARKUP)
-const lang = languages.includes(primary) ? primary : languages[0]
+/*@every*/const primary = (doc.documentElement.lang || '').split('-')[0].toLowerCase()
+/*@*/const lang = /*@every*/languages.includes(primary) ? primary : /*@*/languages[0]
 const loaded = new Set()
 let decision = null, hold // hold(iframe): the banner's click-to-load placeholder
 
@@ -58,10 +59,10 @@ const cookies = w.cookieStore
   ? cookieStore.getAll(COOKIE).then((list) => list.map((c) => c.value), () => [])
   : Promise.resolve(doc.cookie.split('; ').filter((p) => p.startsWith(COOKIE + '=')).map((p) => p.slice(COOKIE.length + 1)))
 
+// Undefined when undecided.
 async function storedDecision(found) {
   const values = new Set(found)
-  if (values.size !== 1) return null // a first visit: no exception thrown on the way
-  try {
+  if (values.size === 1) try { // on a first visit no exception is thrown on the way
     const token = [...values][0]
     const [data, sig] = token.split('.')
     const p = JSON.parse(b64(data))
@@ -73,7 +74,6 @@ async function storedDecision(found) {
       }
     }
   } catch (e) { /* malformed, no storage, or no WebCrypto (plain http): undecided */ }
-  return null
 }
 
 function expireCookie(name) {

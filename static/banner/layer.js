@@ -4,14 +4,20 @@
 // returning `actions`.
 
 let control
-// After the banner's own build (which sets the sheet to its CSS), whichever ran first.
-prebuilt()
-sheet.replaceSync(CSS + STYLE)
+// This layer's styles are a sheet of their own, adopted beside the banner's by the settings
+// control and by the banner once the preferences are in it. The banner's sheet is parsed
+// here if the banner is not built yet (a returning visitor's settings control); its build
+// parses the same CSS again, which changes nothing.
+const extra = new CSSStyleSheet()
+extra.replaceSync(STYLE)
+sheet.cssRules.length || sheet.replaceSync(CSS)
+const adopt = (root) => { root.adoptedStyleSheets = [sheet, extra] }
 
 // The bundle's own "cookie settings" control, shown whenever the banner is closed.
 function closed() {
   if (!control) {
     const [el, r] = shadow('gatekeeper-settings', '<button type="button"></button>', true)
+    adopt(r)
     el.dataset.pos = CONFIG.pos
     r.firstChild.textContent = CONFIG.label[lang]
     r.firstChild.onclick = show
@@ -38,6 +44,7 @@ function layer(prefs) {
 // Added to the banner once, on first open: the layer, its buttons and its styles.
 function build() {
   if ($('[data-layer=prefs]')) return
+  adopt($('[role=dialog]').getRootNode())
   $('[data-layer=first]').insertAdjacentHTML('afterend', HTML)
   $('.gk-buttons').insertAdjacentHTML('beforeend', BUTTONS)
   local($('[data-layer=prefs]'))
