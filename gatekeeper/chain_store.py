@@ -103,7 +103,10 @@ def _rows(columns: Sequence[str], linked_fields, convert: Mapping) -> list[list]
 
 class SQLiteStore:
     """One sqlite3 connection, used only from its own thread. The consent log runs its writer
-    loop in that thread (`submit`), which commits each batch there (`write_here`)."""
+    loop in that thread (`submit`), which commits each batch there (`write_here`). A batch
+    extends the heads this connection committed last without reading them, and moves each
+    only from there; if another process moved one meanwhile, the batch is rolled back and
+    written again after the heads as read under the write lock."""
 
     writes_in_thread = True
 
@@ -112,6 +115,7 @@ class SQLiteStore:
         self.timings = Timings()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="consent-log-sqlite")
         self._db: sqlite3.Connection | None = None
+        self._heads: dict[str, chain.Head] = {}  # each site's head as this connection committed it
 
     async def open(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
@@ -152,9 +156,14 @@ class SQLiteStore:
                 f"SELECT text_hash FROM banner_texts WHERE text_hash IN ({','.join('?' * len(hashes))})", hashes)} if hashes else set()
             by_site = _plan(entries, known)
             sites = list(by_site)
-            found = {site: chain.Head(site, seq, record_hash) for site, seq, record_hash in db.execute(
-                f"SELECT site, seq, record_hash FROM chain_heads WHERE site IN ({','.join('?' * len(sites))})", sites)}
-            heads = {site: found.get(site) or chain.Head(site, 0, chain.GENESIS) for site in sites}
+            # The heads this connection committed last, checked as they are moved (below); read
+            # only when one is not known: two statements fewer per batch, two waits for the GIL.
+            heads = {site: self._heads[site] for site in sites if site in self._heads}
+            assumed = bool(sites) and len(heads) == len(sites)
+            if not assumed:
+                found = {site: chain.Head(site, seq, record_hash) for site, seq, record_hash in db.execute(
+                    f"SELECT site, seq, record_hash FROM chain_heads WHERE site IN ({','.join('?' * len(sites))})", sites)}
+                heads = {site: found.get(site) or chain.Head(site, 0, chain.GENESIS) for site in sites}
             records, texts, new_heads, linked = _link(entries, by_site, heads)
             # One multi-row INSERT per table: executemany runs a statement per row, each a
             # round of the GIL (SQLiteStore._open).
@@ -164,21 +173,37 @@ class SQLiteStore:
                     rows = _rows(columns, linked_fields[start : start + _SQLITE_ROWS_PER_INSERT], _SQLITE_CONVERT)
                     db.execute(_sqlite_insert(table, columns, len(rows)), [value for row in rows for value in row])
             now = _sqlite_time(datetime.now(timezone.utc))
-            db.executemany(
-                "INSERT INTO chain_heads (site, seq, record_hash, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (site) DO UPDATE SET seq = excluded.seq, record_hash = excluded.record_hash, "
-                "updated_at = excluded.updated_at",
-                [(h.site, h.seq, h.record_hash, now) for h in new_heads],
-            )
+            if assumed:
+                moved = db.executemany(
+                    "UPDATE chain_heads SET seq = ?, record_hash = ?, updated_at = ? WHERE site = ? AND seq = ? AND record_hash = ?",
+                    [(h.seq, h.record_hash, now, h.site, heads[h.site].seq, heads[h.site].record_hash) for h in new_heads])
+                if moved.rowcount != len(new_heads):  # another process wrote meanwhile: nothing of this stays
+                    raise _HeadMoved()
+            else:
+                db.executemany(
+                    "INSERT INTO chain_heads (site, seq, record_hash, updated_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (site) DO UPDATE SET seq = excluded.seq, record_hash = excluded.record_hash, "
+                    "updated_at = excluded.updated_at",
+                    [(h.site, h.seq, h.record_hash, now) for h in new_heads],
+                )
             db.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
+            self._heads.clear()
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            if isinstance(exc, _HeadMoved):
+                metrics.chain_head_moved.inc()
+                return self.write_here(entries)  # the heads read this time
             raise
+        self._heads.update((h.site, h) for h in new_heads)
         self.timings.batches += 1
         self.timings.entries += len(linked)
         self.timings.writing += time.perf_counter() - began
         return linked
+
+
+class _HeadMoved(Exception):
+    """A head this connection assumed was moved by another process: the batch is written again."""
 
 
 def _sqlite_time(value: datetime) -> str:

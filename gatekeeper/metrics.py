@@ -38,8 +38,8 @@ chain_lock_seconds = Histogram(
 )
 chain_head_moved = Counter(
     "gatekeeper_log_chain_head_moved",
-    "PostgreSQL: batches that found their site's chain head moved by another server since this one "
-    "last wrote it, so nothing was written and the batch was chained again under the heads' row lock.",
+    "Batches that found their site's chain head moved by another server since this one last wrote "
+    "it, so nothing of them was written and they were chained again after it, under the heads' lock.",
 )
 write_failures = Counter(
     "gatekeeper_log_write_failures", "Consent-log commits that failed; each of their records was answered 503."

@@ -1,8 +1,9 @@
 """The PostgreSQL writer's one-statement path: a batch extends the head this server left
 without a lock round trip, and when another server moved that head meanwhile nothing is
 written by it and the batch is chained again under the row lock, the chain still linear.
-The SQLite writer: a batch costs a few statements whatever its size, and its thread gets
-the GIL back from a busy event loop without waiting the default switch interval."""
+The SQLite writer: a batch costs a few statements whatever its size (after the first, the
+head it committed last is assumed, and checked as it is moved), and its thread gets the
+GIL back from a busy event loop without waiting the default switch interval."""
 
 import asyncio
 import sys
@@ -123,4 +124,49 @@ def test_a_sqlite_batch_runs_a_few_statements_whatever_its_size(tmp_path):
     assert len(statements) <= 8, statements  # BEGIN, heads, 3 INSERTs, head, COMMIT
     assert sys.getswitchinterval() <= SWITCH_INTERVAL
     assert [r["seq"] for r in ecomarket(url)] == list(range(1, 251))
+    assert verify(url).exit_code == 0
+
+
+def test_a_sqlite_batch_after_another_process_moved_the_head_is_written_again_after_it(tmp_path):
+    """The head a SQLite writer committed last is assumed, not read; when another connection
+    (another server process) moved it meanwhile, nothing of the batch stays and it is
+    written again after the real head, the chain linear."""
+    url = f"sqlite:///{tmp_path}/two.db"
+
+    async def run():
+        engine = create_engine(url)
+        await migrate(engine)
+        await engine.dispose()
+        one, other = SQLiteStore(str(tmp_path / "two.db")), SQLiteStore(str(tmp_path / "two.db"))
+        await one.open()
+        await other.open()
+
+        async def write(store, first, count, statements=None):
+            def here():
+                store._db.set_trace_callback(statements.append if statements is not None else None)
+                try:
+                    return store.write_here(_batch(first, count))
+                finally:
+                    store._db.set_trace_callback(None)
+            return await asyncio.wrap_future(store.submit(here))
+
+        try:
+            assert [at.seq for at in (await write(one, 0, 3)).values()] == [1, 2, 3]
+            statements: list[str] = []
+            second = await write(one, 3, 3, statements)  # its own head, assumed
+            assert [at.seq for at in second.values()] == [4, 5, 6]
+            assert not any(s.startswith("SELECT") for s in statements) and len(statements) == 4, statements
+            assert [at.seq for at in (await write(other, 6, 2)).values()] == [7, 8]
+            moved = _moved()
+            third = await write(one, 8, 2)  # its assumed head (6) is stale now
+            assert _moved() == moved + 1
+            assert [at.seq for at in third.values()] == [9, 10]
+        finally:
+            await one.close()
+            await other.close()
+
+    asyncio.run(run())
+    rows = ecomarket(url)
+    assert [r["seq"] for r in rows] == list(range(1, 11))
+    assert [r["consent_id"] for r in rows] == [row(i, "ecomarket")["consent_id"] for i in range(10)]
     assert verify(url).exit_code == 0
