@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=600.0, help="time limit for all loads")
     args = parser.parse_args(argv)
 
+    load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="gatekeeper-bench-browser-"))
     port = free_port()
     env = {"GATEKEEPER_SECRET_KEYS": secrets.token_hex(16)}
@@ -253,7 +254,8 @@ def main(argv: list[str] | None = None) -> None:
         server.terminate()
         server.wait(timeout=15)
     print(f"\nChromium {version}, headless, 1280x800, {args.loads} cold loads per row "
-          f"(new context: empty cache, no cookies), {os.cpu_count()} CPUs\n")
+          f"(new context: empty cache, no cookies), {os.cpu_count()} CPUs, "
+          f"load average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end\n")
     print(table(results))
     ran = [f"- {s.site} {s.rate}x: {task}" for s in results for load in s.loads for task in load["ran"]]
     if ran:

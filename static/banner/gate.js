@@ -59,7 +59,7 @@ const cookies = w.cookieStore
   ? cookieStore.getAll(COOKIE).then((list) => list.map((c) => c.value), () => [])
   : Promise.resolve(doc.cookie.split('; ').filter((p) => p.startsWith(COOKIE + '=')).map((p) => p.slice(COOKIE.length + 1)))
 
-// Undefined when undecided.
+// The decision in the one consent cookie found, once its signature holds; else undefined.
 async function storedDecision(found) {
   const values = new Set(found)
   if (values.size === 1) try { // on a first visit no exception is thrown on the way
