@@ -128,6 +128,10 @@ class SQLiteStore:
             sys.setswitchinterval(SWITCH_INTERVAL)
         db = sqlite3.connect(self.path, isolation_level=None, timeout=LOCK_TIMEOUT_MS / 1000, check_same_thread=False,
                              cached_statements=2 * _SQLITE_ROWS_PER_INSERT + 20)  # an INSERT per batch size
+        # SQLite before 3.32 allows 999 parameters per statement (later ones 32,766).
+        self._rows_per_insert = {
+            table: max(1, min(_SQLITE_ROWS_PER_INSERT, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns)))
+            for table, columns in (("consent_records", RECORD_COLUMNS), ("banner_texts", TEXT_COLUMNS))}
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         self._db = db
@@ -169,8 +173,9 @@ class SQLiteStore:
             # round of the GIL (SQLiteStore._open).
             for table, columns, linked_fields in (("consent_records", RECORD_COLUMNS, records),
                                                   ("banner_texts", TEXT_COLUMNS, texts)):
-                for start in range(0, len(linked_fields), _SQLITE_ROWS_PER_INSERT):
-                    rows = _rows(columns, linked_fields[start : start + _SQLITE_ROWS_PER_INSERT], _SQLITE_CONVERT)
+                step = self._rows_per_insert[table]
+                for start in range(0, len(linked_fields), step):
+                    rows = _rows(columns, linked_fields[start : start + step], _SQLITE_CONVERT)
                     db.execute(_sqlite_insert(table, columns, len(rows)), [value for row in rows for value in row])
             now = _sqlite_time(datetime.now(timezone.utc))
             if assumed:
@@ -222,7 +227,7 @@ def _json(value) -> str:
 
 # What SQLAlchemy would store for these columns on SQLite; every other field as it is.
 _SQLITE_CONVERT = {"created_at": _sqlite_time, "first_seen": _sqlite_time, "categories": _json}
-_SQLITE_ROWS_PER_INSERT = 100  # 17 columns each: far below SQLite's 32,766 parameters
+_SQLITE_ROWS_PER_INSERT = 100  # at most; fewer where SQLite allows fewer parameters (SQLiteStore._open)
 
 
 def _sqlite_insert(table: str, columns: Sequence[str], rows: int) -> str:

@@ -184,6 +184,8 @@ def _check_rules(site: Site) -> None:
                 )
         if service.category == "necessary" and not isinstance(service.loader, Script):
             raise SiteError(f"services[{i}].category: a tracker loader cannot be 'necessary'")
+        if "necessary" in extra:  # it is always granted: the container would load before any choice
+            raise SiteError(f"services[{i}].loader.categories: a container cannot load with 'necessary' (always granted)")
     for i, cookie in enumerate(site.cookies):
         vendor = vendor_for_cookie(cookie.name.rstrip("*"))
         if vendor is not None:

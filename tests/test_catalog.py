@@ -155,6 +155,8 @@ def test_embeds_need_no_parameters():
          "shop.toml: services[1].id: duplicate service id 'ga4' (preset 'ga4' used twice: give one its own `id`)"),
         ('preset = "gtm"\nparams = { container_id = "GTM-ABC1234" }\nloader = { categories = ["ads"] }',
          "shop.toml: services[0].loader.categories: unknown category 'ads'"),
+        ('preset = "gtm"\nparams = { container_id = "GTM-ABC1234" }\nloader = { categories = ["analytics", "necessary"] }',
+         "shop.toml: services[0].loader.categories: a container cannot load with 'necessary' (always granted)"),
     ],
 )
 def test_bad_preset_use_stops_start_up_with_one_precise_error(services, message):

@@ -137,6 +137,38 @@ def test_a_sqlite_batch_runs_a_few_statements_whatever_its_size(tmp_path):
     assert verify(url).exit_code == 0
 
 
+def test_a_sqlite_batch_fits_an_older_sqlites_999_parameters(tmp_path, monkeypatch):
+    """SQLite before 3.32 (Ubuntu 20.04, RHEL 8) allows 999 parameters per statement: a batch
+    of 150 records still commits, in INSERTs of as many rows as that allows."""
+    import sqlite3
+
+    from gatekeeper import chain_store
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    connect = sqlite3.connect
+
+    def old_sqlite(*args, **kwargs):
+        db = connect(*args, **kwargs)
+        db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+        return db
+
+    async def run():
+        engine = create_engine(url)
+        await migrate(engine)
+        await engine.dispose()
+        monkeypatch.setattr(chain_store.sqlite3, "connect", old_sqlite)
+        store = SQLiteStore(str(tmp_path / "old.db"))
+        await store.open()
+        try:
+            return await asyncio.wrap_future(store.submit(lambda: store.write_here(_batch(0, 150))))
+        finally:
+            await store.close()
+
+    linked = asyncio.run(run())
+    assert [at.seq for at in linked.values()] == list(range(1, 151))
+    assert verify(url).exit_code == 0
+
+
 def test_a_sqlite_batch_after_another_process_moved_the_head_is_written_again_after_it(tmp_path):
     """The head a SQLite writer committed last is assumed, not read; when another connection
     (another server process) moved it meanwhile, nothing of the batch stays and it is

@@ -324,3 +324,20 @@ def test_a_preloaded_url_is_the_one_a_browser_requests():
 
     assert preload_link(["https://cdn.example/tag é.js?a=<b>&c=%20"]) == (
         "<https://cdn.example/tag%20%C3%A9.js?a=%3Cb%3E&c=%20>; rel=preload; as=script")
+    # Never the placeholder the headers are split on: the response's nonce would go to the vendor.
+    assert preload_link(["https://cdn.example/t.js?cb={nonce}"]) == (
+        "<https://cdn.example/t.js?cb=%7Bnonce%7D>; rel=preload; as=script")
+
+
+@pytest.mark.parametrize("csp", ["report", "off"])
+def test_what_depends_on_the_cookie_is_never_cached_for_another_visitor(csp):
+    """The CSP and the preload follow the visitor's cookie: `Vary: Cookie` keeps a browser's
+    or a shared cache from replaying a returning visitor's preload after a withdrawal, or to
+    a visitor who has not chosen."""
+    client = starlette_app(csp=csp)
+    granted = client.get("/", headers={"Cookie": f"gk_consent={cookie()}"})
+    assert "Cookie" in granted.headers.get_list("vary")
+    app = WSGIConsentMiddleware(lambda e, s: s("200 OK", [("Content-Type", "text/html")]) or [b""],
+                                site="ecomarket", sites_dir=str(SITES_DIR), keys=KEYS, csp=csp)
+    _, headers, _ = wsgi_call(app, {"HTTP_COOKIE": f"gk_consent={cookie()}"})
+    assert ("vary", "Cookie") in headers

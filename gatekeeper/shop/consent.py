@@ -24,8 +24,9 @@ from ..sites import Site, load_site
 from ..tokens import ConsentToken, verifier
 
 CspMode = Literal["report", "enforce", "off"]
-# What a URL keeps as it is in a preload: printable ASCII but the two that delimit it.
-_URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "<>")
+# What a URL keeps as it is in a preload: printable ASCII but the two that delimit it, and
+# the braces, so a URL never holds the {nonce} placeholder the headers are split on.
+_URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "<>{}")
 CSP_MODES = ("report", "enforce", "off")
 # Every `gk_consent` value of a Cookie header, as header_cookies reads them, in one search
 # of ";" + the header (a literal first character lets the regex engine skip ahead fast).
@@ -162,6 +163,10 @@ class Answer:
         scripts = released_scripts(guard.site.services, guard.optional, granted) if guard.preload and decided else []
         if scripts:
             headers.append(("link", preload_link(scripts)))
+        if headers:
+            # They depend on the visitor's cookie: no cache (the browser's, a CDN, Django's)
+            # may hand them to another visitor, or to this one after a withdrawal.
+            headers.append(("vary", "Cookie"))
         self.page_headers = [(name, tuple(value.split(NONCE))) for name, value in headers]
         self.raw_page_headers = [(name.encode(), tuple(p.encode("latin-1") for p in parts)) for name, parts in self.page_headers]
 
