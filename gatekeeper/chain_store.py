@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
+from functools import lru_cache
 from operator import itemgetter
 
 import msgspec
@@ -36,8 +37,10 @@ LOCK_TIMEOUT_MS = 5000
 SWITCH_INTERVAL = 0.0005  # seconds; see SQLiteStore._open
 
 
-def _insert(table: str, columns: Sequence[str], placeholder) -> str:
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(placeholder(i) for i in range(len(columns)))})"
+def _insert(table: str, columns: Sequence[str], placeholder, rows: int = 1) -> str:
+    """INSERT of `rows` rows in one statement; `placeholder(i)` is the driver's i-th parameter."""
+    values = f"({', '.join(placeholder(i) for i in range(len(columns)))})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([values] * rows)
 
 
 class Timings:
@@ -230,10 +233,10 @@ _SQLITE_CONVERT = {"created_at": _sqlite_time, "first_seen": _sqlite_time, "cate
 _SQLITE_ROWS_PER_INSERT = 100  # at most; fewer where SQLite allows fewer parameters (SQLiteStore._open)
 
 
+@lru_cache(maxsize=2 * _SQLITE_ROWS_PER_INSERT)
 def _sqlite_insert(table: str, columns: Sequence[str], rows: int) -> str:
-    """INSERT of `rows` rows in one statement."""
-    values = "(" + ", ".join("?" * len(columns)) + ")"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([values] * rows)
+    """The SQLite INSERT of `rows` rows, made once per table and batch size (a hot path)."""
+    return _insert(table, columns, lambda i: "?", rows)
 
 
 class PostgresStore:

@@ -128,7 +128,8 @@ def _parent_domains(host: str) -> list[str]:
 def preload_link(urls: Sequence[str]) -> str:
     """A Link header preloading `urls` as classic scripts (RFC 8288; rel=preload, as=script
     in the HTML standard). A URL is percent-encoded as a browser would parse it (UTF-8,
-    and `<`, `>`), so the preload is the very request the gate's `<script src>` makes."""
+    `<`, `>`, and the braces: see _URL_SAFE), so the preload is the very request the gate's
+    `<script src>` makes."""
     return ", ".join(f"<{quote(url, safe=_URL_SAFE)}>; rel=preload; as=script" for url in urls)
 
 
